@@ -1,0 +1,172 @@
+"""The nouns that pass between talkdown's stages.
+
+Every stage takes and returns these small frozen dataclasses, never loose dicts, so
+that what crosses a stage boundary is named and typed. Times are seconds from the
+start of the media (float). ``Transcript.to_dict``/``from_dict`` are the JSON source
+of truth: every other format can be re-rendered from them without re-transcribing.
+Imports nothing of talkdown's.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any, Iterator
+
+SCHEMA_VERSION = 1
+
+
+@dataclass(frozen=True, slots=True)
+class Chapter:
+    """A titled stretch of the media, from its metadata or its description."""
+
+    title: str
+    start: float
+    end: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Media:
+    """What is known about a source before any audio is heard.
+
+    ``id`` is the archive key, prefixed by where it came from (``youtube:MGgDHevAc8A``,
+    ``generic:clip``, ``file:<sha256[:12]>``); ``url`` is the page deep links point at
+    (None for a local file, whose lines then carry plain times).
+    """
+
+    id: str
+    title: str
+    url: str | None = None
+    channel: str | None = None
+    channel_id: str | None = None
+    channel_url: str | None = None
+    upload_date: str | None = None  # ISO YYYY-MM-DD
+    duration: float | None = None
+    description: str = ""
+    tags: tuple[str, ...] = ()
+    view_count: int | None = None
+    average_rating: float | None = None
+    chapters: tuple[Chapter, ...] = ()
+    language: str | None = None
+    path: str | None = None  # the local file, when the source is one
+
+    @property
+    def video_id(self) -> str:
+        """The id without its source prefix, as the site knows it."""
+        return self.id.split(":", 1)[-1]
+
+
+@dataclass(frozen=True, slots=True)
+class Word:
+    """One recognised word; ``text`` keeps Whisper's leading space so words join as said."""
+
+    start: float
+    end: float
+    text: str
+    probability: float = 1.0
+    speaker: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Segment:
+    """One decoded stretch as the ASR engine returns it, without decoder internals."""
+
+    start: float
+    end: float
+    text: str
+    words: tuple[Word, ...] = ()
+    avg_logprob: float = 0.0
+    no_speech_prob: float = 0.0
+    compression_ratio: float = 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class Line:
+    """One line of the transcript (a Markdown bullet): a sentence, part of one, or a few.
+
+    ``start`` is None only for lines read back from old transcripts that had no times.
+    """
+
+    start: float | None
+    end: float | None
+    text: str
+    words: tuple[Word, ...] = ()
+    speaker: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Section:
+    """A run of lines under one heading (a chapter); ``title`` None for the untitled one."""
+
+    title: str | None
+    start: float
+    lines: tuple[Line, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ModelInfo:
+    """Which engine and weights made a transcript, for its ``Transcription Model`` field."""
+
+    name: str
+    engine: str = ""
+    engine_version: str = ""
+    compute_type: str = ""
+
+    def __str__(self) -> str:
+        head = " ".join(p for p in (self.engine, self.engine_version, self.name) if p)
+        return f"{head} ({self.compute_type})" if self.compute_type else head
+
+
+@dataclass(frozen=True, slots=True)
+class Transcript:
+    """A finished transcript: the media, the lines in sections, and how they were made."""
+
+    media: Media
+    sections: tuple[Section, ...]
+    model: ModelInfo
+    language: str | None = None
+    generated: str = ""  # ISO date (YYYY-MM-DD) the transcript was made
+    prompt: str | None = None  # what primed the decoder, if anything
+    speakers: tuple[str, ...] = ()
+
+    def lines(self) -> Iterator[Line]:
+        for section in self.sections:
+            yield from section.lines
+
+    def words(self) -> Iterator[Word]:
+        for line in self.lines():
+            yield from line.words
+
+    @property
+    def text(self) -> str:
+        return " ".join(line.text for line in self.lines())
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"schema": SCHEMA_VERSION, **dataclasses.asdict(self)}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Transcript:
+        """Rebuilds a transcript from ``to_dict`` output (e.g. parsed JSON)."""
+        media = dict(data["media"])
+        media["tags"] = tuple(media.get("tags") or ())
+        media["chapters"] = tuple(Chapter(**c) for c in media.get("chapters") or ())
+        sections = tuple(
+            Section(
+                title=s["title"],
+                start=s["start"],
+                lines=tuple(
+                    Line(**{**line, "words": tuple(Word(**w) for w in line.get("words") or ())})
+                    for line in s["lines"]
+                ),
+            )
+            for s in data["sections"]
+        )
+        return cls(
+            media=Media(**media),
+            sections=sections,
+            model=ModelInfo(**data["model"]),
+            language=data.get("language"),
+            generated=data.get("generated", ""),
+            prompt=data.get("prompt"),
+            speakers=tuple(data.get("speakers") or ()),
+        )
