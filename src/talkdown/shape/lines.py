@@ -10,7 +10,7 @@ sentences with their neighbours. Pure functions over tuples.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Iterable, Sequence
 
 from ..types import Line, Word
@@ -42,9 +42,25 @@ def build_lines(words: Sequence[Word], breaks: Iterable[float] = (), options: Li
         options: length limits.
     """
     pieces: list[tuple[Word, ...]] = []
-    for sentence in _sentences(words, sorted(breaks), options.pause):
+    for sentence in _sentences(monotonic(words), sorted(breaks), options.pause):
         pieces.extend(_split_long(sentence, options.max_words))
     return tuple(_line(p) for p in _join_short(pieces, sorted(breaks), options))
+
+
+def monotonic(words: Sequence[Word]) -> list[Word]:
+    """Words whose times never go backwards.
+
+    The batched pipeline decodes VAD chunks independently, and a word at the edge of
+    one chunk can be stamped after the first word of the next; a deep link must
+    still never point earlier than the line before it.
+    """
+    out: list[Word] = []
+    for word in words:
+        if out and word.start < out[-1].start:
+            start = out[-1].start
+            word = replace(word, start=start, end=max(word.end, start))
+        out.append(word)
+    return out
 
 
 def _ends_sentence(word: Word) -> bool:

