@@ -350,7 +350,7 @@ def test_reconcile_drops_rows_without_files_and_restores_orphans(tmp_path: Path,
 
     assert result.dropped == ("youtube:gone1",)
     assert result.restored == ("youtube:orph1",)
-    assert result.unrendered == ("youtube:gone1", "youtube:half1")  # JSON kept: re-render, no re-transcribe
+    assert [p.name for p in result.unrendered] == ["youtube gone1.json", "youtube half1.json"]  # JSON kept: re-render, no re-transcribe
     assert len(result.unreadable) == 1 and "broken.json" in result.unreadable[0]
     assert catalog.done_ids() == {"youtube:kept1", "youtube:orph1"}
     assert [h.video_id for h in search(catalog, "orphan")] == ["youtube:orph1"]

@@ -8,17 +8,26 @@ non-zero exit; any other exception is a bug and keeps its traceback.
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 import sys
 from pathlib import Path
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (BarColumn, DownloadColumn, Progress, TaskID, TextColumn,
                            TimeRemainingColumn)
 
+from . import archive as archiving
 from . import pipeline
 from .errors import Error
-from .render import FORMATS, render
+from .parse import parse_markdown
+from .render import EXTENSIONS, FORMATS, read_json, render
+from .store import Catalog, search as search_catalog, write_atomic
+from .store.search import MARK_END, MARK_START
+from .render.timecode import clock, deep_link
+from .store import transcript_stem
 from .transcribe import TranscribeOptions, available_models
 
 _err = Console(stderr=True, highlight=False)
@@ -133,6 +142,185 @@ def transcribe(sources: tuple[str, ...], out_dir: str, formats: tuple[str, ...],
         _err.print(f"{written} written, {failed} failed")
     if failed:
         sys.exit(1)
+
+
+_ARCHIVE = click.option("-o", "--output", "root", default=".", show_default=True, envvar="TALKDOWN_ARCHIVE",
+                        type=click.Path(file_okay=False, path_type=Path), help="The archive folder.")
+
+
+def _date(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
+    if value is None:
+        return None
+    for fmt in ("%Y-%m-%d", "%Y%m%d", "%Y-%m", "%Y"):
+        try:
+            parsed = dt.datetime.strptime(value, fmt).date()
+            return parsed.isoformat()[: {"%Y-%m": 7, "%Y": 4}.get(fmt, 10)]
+        except ValueError:
+            continue
+    raise click.BadParameter(f"{value!r} is not a date; use YYYY-MM-DD, YYYY-MM or YYYY")
+
+
+@cli.command()
+@click.argument("sources", nargs=-1, required=True, metavar="URL|FEED|FILE...")
+@_ARCHIVE
+@click.option("--limit", type=click.IntRange(1), help="Only the N newest items of each source.")
+@click.option("--since", callback=_date, help="Only items uploaded on or after this date (YYYY-MM-DD).")
+@click.option("--jobs", type=click.IntRange(1, 16), default=1, show_default=True,
+              help="Items transcribed at once (each on one CPU thread when > 1).")
+@click.option("--retry-failed", is_flag=True, help="Try failed items again now, without waiting for the back-off.")
+@click.option("--model", default="auto", show_default=True, envvar="TALKDOWN_MODEL", help="As for transcribe.")
+@click.option("--language", default="auto", show_default=True, help="Spoken language code or auto.")
+def archive(sources: tuple[str, ...], root: Path, limit: int | None, since: str | None, jobs: int,
+            retry_failed: bool, model: str, language: str) -> None:
+    """Archive channels, playlists, podcast feeds, URL lists (.txt) or folders, and keep them up to date.
+
+    Items already in the archive are skipped; the rest are transcribed newest first into
+    DIR/<channel>/<YYYY-MM-DD> <title> [<id>].md, with the JSON source of truth beside it and
+    every line indexed in DIR/talkdown.db for `talkdown search`. Safe to interrupt: the
+    next run picks up where this one stopped.
+
+    \b
+    Examples:
+      talkdown archive https://www.youtube.com/@BBCNews/videos -o news/ --limit 20
+      talkdown archive https://feeds.example.org/podcast.xml -o podcasts/ --jobs 2
+    """
+    job = archiving.ArchiveJob(root=root, limit=limit, since=since, jobs=jobs, retry_failed=retry_failed,
+                               transcribe=TranscribeOptions(model=model, language=language))
+    counts = {"archived": 0, "skipped": 0, "failed": 0}
+    total = [0]
+
+    def listed(listing: archiving.Listing) -> None:
+        total[0] = len(listing.todo)
+        _err.print(f"{len(listing.todo)} to transcribe, {len(listing.skipped)} already archived")
+
+    try:
+        for result in archiving.archive(sources, job, _RichReporter() if jobs == 1 else pipeline.SilentReporter(), listed):
+            counts[result.status] += 1
+            if result.status == "archived":
+                done = counts["archived"] + counts["failed"] - 0
+                _err.print(f"[{done}/{total[0]}] archived {result.media.title}")
+                click.echo(str(result.path))
+            elif result.status == "failed":
+                _fail(f"{result.media.title}: {result.error}")
+    except Error as e:
+        _fail(str(e))
+        sys.exit(1)
+    _err.print(f"{counts['archived']} archived, {counts['skipped']} skipped, {counts['failed']} failed")
+    if counts["failed"]:
+        sys.exit(1)
+
+
+@cli.command(name="import")
+@click.argument("src", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@_ARCHIVE
+def import_(src: Path, root: Path) -> None:
+    """Index transcripts that already exist (the pytube/whisper format, or talkdown's) without re-transcribing.
+
+    \b
+    Example:
+      talkdown import old-transcripts/ -o archive/
+    """
+    imported = failed = 0
+    try:
+        for path, error in archiving.import_transcripts(src, root):
+            if error:
+                failed += 1
+                _fail(f"{path}: {error}")
+            else:
+                imported += 1
+    except Error as e:
+        _fail(str(e))
+        sys.exit(1)
+    _err.print(f"{imported} imported, {failed} failed")
+    if failed:
+        sys.exit(1)
+
+
+@cli.command()
+@click.argument("query")
+@_ARCHIVE
+@click.option("--channel", help="Only this channel (case-insensitive).")
+@click.option("--since", callback=_date, help="Only videos uploaded on or after this date.")
+@click.option("--limit", type=click.IntRange(1, 1000), default=20, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per hit, for scripts.")
+def search(query: str, root: Path, channel: str | None, since: str | None, limit: int, as_json: bool) -> None:
+    """Search every line of the archive; each hit links to the second it was said.
+
+    Words must all appear; "quoted phrases", prefix* and OR/NOT/NEAR work as in SQLite FTS5.
+
+    \b
+    Examples:
+      talkdown search 'direct talks' -o news/
+      talkdown search '"coalition of the willing"' --channel 'BBC News' --since 2025-01-01
+    """
+    try:
+        hits = search_catalog(root, query, channel=channel, since=since, limit=limit)
+    except Error as e:
+        _fail(str(e))
+        sys.exit(1)
+    out = Console(highlight=False, soft_wrap=True)
+    for hit in hits:
+        link = deep_link(hit.url, hit.start or 0) if hit.start is not None else None
+        if as_json:
+            click.echo(json.dumps({"id": hit.video_id, "title": hit.title, "channel": hit.channel,
+                                   "date": hit.upload_date, "start": hit.start, "text": hit.text,
+                                   "link": link or hit.url}, ensure_ascii=False))
+            continue
+        when = clock(hit.start) if hit.start is not None else "--:--:--"
+        snippet = escape(hit.snippet).replace(MARK_START, "[bold yellow]").replace(MARK_END, "[/]")
+        out.print(f"[bold]{escape(hit.title)}[/] · {escape(hit.channel or '')} · {hit.upload_date or ''}")
+        out.print(f"  [{when}] {snippet}")
+        out.print(f"  {escape(link or hit.url or '')}\n")
+    if not hits:
+        _err.print("No matches.")
+
+
+@cli.command(name="render")
+@click.argument("item", metavar="ID|FILE")
+@click.option("-f", "--format", "formats", default="md", show_default=True, callback=_formats,
+              help=f"Comma-separated formats: {','.join(FORMATS)}.")
+@click.option("-o", "--output", "out_dir", default=".", show_default=True, metavar="DIR",
+              help="Folder to write to ('-' prints one format to stdout).")
+@click.option("--archive", "root", default=".", show_default=True, envvar="TALKDOWN_ARCHIVE",
+              type=click.Path(file_okay=False, path_type=Path), help="Archive to look the ID up in.")
+def render_(item: str, formats: tuple[str, ...], out_dir: str, root: Path) -> None:
+    """Write a transcript again in other formats from its stored JSON, without transcribing.
+
+    \b
+    Examples:
+      talkdown render youtube:MGgDHevAc8A --archive news/ -f srt,vtt -o subs/
+      talkdown render 'news/BBC News/.json/youtube MGgDHevAc8A.json' -f txt -o -
+    """
+    try:
+        transcript = _load_transcript(item, root)
+        if out_dir == "-":
+            if len(formats) != 1:
+                raise Error("Writing to standard output takes one format; pass -o DIR for more.")
+            click.echo(render(transcript, formats[0]), nl=False)
+            return
+        texts = {fmt: render(transcript, fmt) for fmt in formats}
+        stem = transcript_stem(transcript.media)
+        for fmt, text in texts.items():
+            path = Path(out_dir) / f"{stem}{EXTENSIONS[fmt]}"
+            write_atomic(path, text)
+            click.echo(str(path))
+    except Error as e:
+        _fail(str(e))
+        sys.exit(1)
+
+
+def _load_transcript(item: str, root: Path):  # -> Transcript
+    path = Path(item)
+    if path.is_file():
+        text = path.read_text(encoding="utf-8")
+        return read_json(text) if path.suffix == ".json" else parse_markdown(text)
+    if not (root / "talkdown.db").is_file():
+        raise Error(f"{item} is not a file, and {root} holds no archive to look it up in; pass --archive DIR.")
+    with Catalog(root / "talkdown.db", readonly=True) as catalog:
+        video = catalog.get(item) or catalog.get(f"youtube:{item}")
+    if video is None or not video.json_path:
+        raise Error(f"No transcript with id {item!r} in the archive at {root}.")
+    return read_json((root / video.json_path).read_text(encoding="utf-8"))
 
 
 @cli.command()

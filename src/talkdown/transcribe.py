@@ -47,6 +47,7 @@ class TranscribeOptions:
     vad: bool = True
     batch_size: int = 8
     threads: int = 0
+    workers: int = 1  # threads that may transcribe at once with this one model (archive --jobs)
     device: str = "cpu"
     compute_type: str = "int8"
     initial_prompt: str | None = None
@@ -135,7 +136,8 @@ class Transcriber:
         threads = options.threads or min(4, os.cpu_count() or 1)
         try:
             self._model = WhisperModel(
-                str(path), device=options.device, compute_type=options.compute_type, cpu_threads=threads
+                str(path), device=options.device, compute_type=options.compute_type, cpu_threads=threads,
+                num_workers=options.workers,
             )
         except (RuntimeError, ValueError) as e:
             raise ModelError(f"Could not load the model in {path}: {e}.") from e

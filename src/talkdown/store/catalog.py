@@ -141,13 +141,13 @@ class Reconciled:
 
     ``dropped``: rows removed because a file was missing (the item will be redone);
     ``restored``: rows re-recorded from JSON + Markdown found without a row;
-    ``unrendered``: JSON found without its Markdown (re-render it, no need to transcribe);
+    ``unrendered``: JSON files found without their Markdown (re-render them, no need to transcribe);
     ``unreadable``: JSON files the loader could not read (paths).
     """
 
     dropped: tuple[str, ...] = ()
     restored: tuple[str, ...] = ()
-    unrendered: tuple[str, ...] = ()
+    unrendered: tuple[Path, ...] = ()
     unreadable: tuple[str, ...] = ()
 
 
@@ -344,9 +344,9 @@ class Catalog:
 
     def _relative(self, path: Path | str) -> str:
         path = Path(path)
-        if path.is_absolute():
-            with contextlib.suppress(ValueError):
-                path = path.resolve().relative_to(self.root.resolve())
+        with contextlib.suppress(ValueError):
+            # absolute, or relative to the working folder like the root itself
+            path = path.resolve().relative_to(self.root.resolve())
         return path.as_posix()
 
     def record_failure(self, media_id: str, message: str, *, title: str = "", url: str | None = None,
@@ -421,7 +421,7 @@ class Catalog:
         """
         dropped = self._drop_missing()
         restored: list[tuple[Transcript, Path, Path]] = []
-        unrendered: list[str] = []
+        unrendered: list[Path] = []
         unreadable: list[str] = []
         done = self.done_ids()
         for json_path in self._json_files():
@@ -437,7 +437,7 @@ class Catalog:
             if md_path.is_file():
                 restored.append((transcript, md_path, json_path))
             else:
-                unrendered.append(media_id)
+                unrendered.append(json_path)
         if restored:
             self.record_done_many(restored)
         return Reconciled(
