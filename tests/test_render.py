@@ -363,7 +363,7 @@ def test_read_json_rejects_other_text_with_a_plain_message(bad: str) -> None:
 
 
 def test_registry_knows_each_format_and_rejects_others() -> None:
-    assert FORMATS == ("md", "srt", "vtt", "json", "txt")
+    assert FORMATS == ("md", "srt", "vtt", "json", "txt", "rttm")
     assert EXTENSIONS["md"] == ".md"
     with pytest.raises(Error, match="Unknown format 'docx'"):
         render(transcript(line("x")), "docx")

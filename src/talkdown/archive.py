@@ -24,6 +24,7 @@ from .errors import Error
 from .parse import parse_markdown
 from .render import read_json, render
 from .store import Catalog, archive_paths, ensure_writable, lock, write_atomic
+from .diarize import DiarizeOptions, validate
 from .transcribe import TranscribeOptions, Transcriber
 from .types import Media, Transcript
 
@@ -39,6 +40,8 @@ class ArchiveJob:
     jobs: int = 1
     retry_failed: bool = False
     transcribe: TranscribeOptions = TranscribeOptions()
+    diarize: DiarizeOptions | None = None
+    speaker_names: tuple[tuple[str, str], ...] = ()
     cache_dir: Path = dataclasses.field(default_factory=pipeline.default_cache_dir)
 
 
@@ -134,9 +137,10 @@ def _prepare(media: Media, cache_dir: Path) -> tuple[Media, Path]:
     return media, fetch.download_audio(media, cache_dir / "audio")
 
 
-def _complete(media: Media, fetched: Future, transcriber: Transcriber, reporter: pipeline.Reporter) -> tuple[Transcript, Path]:
+def _complete(media: Media, fetched: Future, transcriber: Transcriber, reporter: pipeline.Reporter,
+              job: ArchiveJob) -> tuple[Transcript, Path]:
     media_full, audio = fetched.result()
-    transcript = pipeline.transcribe_media(media_full, audio, transcriber, reporter)
+    transcript = pipeline.transcribe_media(media_full, audio, transcriber, reporter, job.diarize, job.speaker_names)
     return transcript, audio
 
 
@@ -160,7 +164,7 @@ def _run(items: Sequence[Media], job: ArchiveJob, transcriber: Transcriber,
         while fetching or working:
             while fetching and len(working) < job.jobs:
                 media, fetched = fetching.popleft()
-                working[workers.submit(_complete, media, fetched, transcriber, reporter)] = media
+                working[workers.submit(_complete, media, fetched, transcriber, reporter, job)] = media
             done, _ = wait(working, return_when=FIRST_COMPLETED)
             for future in done:
                 yield working.pop(future), future
@@ -177,6 +181,8 @@ def archive(sources: Sequence[str], job: ArchiveJob, reporter: pipeline.Reporter
         Error: the archive folder is unwritable or another run holds it.
     """
     ensure_writable(job.root)
+    if job.diarize is not None:
+        validate(job.diarize)
     with lock(job.root), Catalog(job.root / "talkdown.db") as catalog:
         _recover(catalog, job.root)
         listing = list_items(sources, catalog, job)

@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator, Protocol, Sequence
 
-from . import decode, fetch
+from . import decode, diarize, fetch
 from .errors import Error, OutputError
 from .render import EXTENSIONS, render
-from .shape import shape
+from .shape import rename_speakers, shape
 from .store.files import ensure_writable, transcript_stem, write_atomic
 from .transcribe import TranscribeOptions, Transcriber
 from .types import Media, Transcript
@@ -52,6 +52,8 @@ class Job:
     formats: tuple[str, ...] = ("md",)
     transcribe: TranscribeOptions = TranscribeOptions()
     info_json: Path | None = None
+    diarize: diarize.DiarizeOptions | None = None  # None: no speaker labels
+    speaker_names: tuple[tuple[str, str], ...] = ()  # ("Speaker 1", "Anchor"), …
     cache_dir: Path = dataclasses.field(default_factory=lambda: default_cache_dir())
 
 
@@ -90,9 +92,10 @@ def load_media(source: str, info_json: Path | None = None) -> tuple[Media, Path 
 
 
 def transcribe_media(
-    media: Media, audio_path: Path, transcriber: Transcriber, reporter: Reporter
+    media: Media, audio_path: Path, transcriber: Transcriber, reporter: Reporter,
+    speakers: diarize.DiarizeOptions | None = None, speaker_names: tuple[tuple[str, str], ...] = (),
 ) -> Transcript:
-    """Decodes, transcribes and shapes one item."""
+    """Decodes, transcribes (and, with ``speakers``, diarizes) and shapes one item."""
     audio = decode.decode(audio_path)
     total = len(audio) / decode.SAMPLE_RATE
     if media.duration is None:
@@ -100,8 +103,13 @@ def transcribe_media(
     reporter.task(f"Transcribing {media.title}", total, "s")
     segments = list(transcriber(audio, progress=lambda done, _total: reporter.update(done)))
     reporter.done()
+    turns: tuple = ()
+    if speakers is not None:
+        reporter.task(f"Finding speakers in {media.title}", None, "s")
+        turns = rename_speakers(diarize.diarize(audio, speakers), dict(speaker_names))
+        reporter.done()
     return shape(media, segments, transcriber.info, language=transcriber.language,
-                 prompt=transcriber.options.initial_prompt)
+                 prompt=transcriber.options.initial_prompt, turns=turns)
 
 
 def download(media: Media, cache_dir: Path, reporter: Reporter) -> Path:
@@ -133,12 +141,14 @@ def transcribe_sources(sources: Sequence[str], job: Job, reporter: Reporter = Si
         ensure_writable(job.out_dir)
     elif len(sources) != 1 or len(job.formats) != 1:
         raise OutputError("Writing to standard output takes one source and one format; pass -o DIR for more.")
+    if job.diarize is not None:
+        diarize.validate(job.diarize)
     transcriber = Transcriber(job.transcribe)
     for source in sources:
         try:
             media, path = load_media(source, job.info_json)
             audio_path = path or download(media, job.cache_dir, reporter)
-            transcript = transcribe_media(media, audio_path, transcriber, reporter)
+            transcript = transcribe_media(media, audio_path, transcriber, reporter, job.diarize, job.speaker_names)
             paths = write_outputs(transcript, job.formats, job.out_dir) if job.out_dir else ()
             yield Outcome(source, transcript, paths)
         except Error as e:

@@ -81,6 +81,15 @@ class Segment:
 
 
 @dataclass(frozen=True, slots=True)
+class SpeakerTurn:
+    """One stretch of one speaker's voice, as diarization found it; turns may overlap."""
+
+    start: float
+    end: float
+    speaker: str
+
+
+@dataclass(frozen=True, slots=True)
 class Line:
     """One line of the transcript (a Markdown bullet): a sentence, part of one, or a few.
 
@@ -128,6 +137,7 @@ class Transcript:
     generated: str = ""  # ISO date (YYYY-MM-DD) the transcript was made
     prompt: str | None = None  # what primed the decoder, if anything
     speakers: tuple[str, ...] = ()
+    turns: tuple[SpeakerTurn, ...] = ()  # the diarizer's own turns, for RTTM
 
     def lines(self) -> Iterator[Line]:
         for section in self.sections:
@@ -169,4 +179,5 @@ class Transcript:
             generated=data.get("generated", ""),
             prompt=data.get("prompt"),
             speakers=tuple(data.get("speakers") or ()),
+            turns=tuple(SpeakerTurn(**turn) for turn in data.get("turns") or ()),
         )

@@ -13,6 +13,7 @@ from talkdown.errors import Error
 from talkdown.render.jsonfmt import read_json, render_json
 from talkdown.render.markdown import render_markdown
 from talkdown.render.subtitles import render_srt, render_vtt
+from talkdown.render.rttm import render_rttm
 from talkdown.render.text import render_text
 from talkdown.types import Transcript
 
@@ -22,6 +23,7 @@ RENDERERS: dict[str, Callable[[Transcript], str]] = {
     "vtt": render_vtt,
     "json": render_json,
     "txt": render_text,
+    "rttm": render_rttm,
 }
 FORMATS: tuple[str, ...] = tuple(RENDERERS)
 EXTENSIONS: dict[str, str] = {fmt: f".{fmt}" for fmt in FORMATS}
@@ -33,6 +35,7 @@ __all__ = [
     "read_json",
     "render",
     "render_json",
+    "render_rttm",
     "render_markdown",
     "render_srt",
     "render_text",

@@ -8,11 +8,21 @@ from __future__ import annotations
 import datetime as dt
 from typing import Iterable
 
-from ..types import Media, ModelInfo, Segment, Transcript
+import dataclasses
+from typing import Mapping
+
+from ..types import Media, ModelInfo, Segment, SpeakerTurn, Transcript
 from .lines import LineOptions, build_lines
 from .sections import build_sections, chapters_for, description_chapters
+from .speakers import assign_speakers
 
-__all__ = ["LineOptions", "build_lines", "build_sections", "chapters_for", "description_chapters", "shape"]
+__all__ = ["LineOptions", "assign_speakers", "build_lines", "build_sections", "chapters_for",
+           "description_chapters", "rename_speakers", "shape"]
+
+
+def rename_speakers(turns: tuple[SpeakerTurn, ...], names: Mapping[str, str]) -> tuple[SpeakerTurn, ...]:
+    """Applies a user's ``Speaker 1=Anchor`` map to the diarizer's labels."""
+    return tuple(dataclasses.replace(t, speaker=names.get(t.speaker, t.speaker)) for t in turns)
 
 
 def shape(
@@ -24,9 +34,12 @@ def shape(
     prompt: str | None = None,
     generated: str | None = None,
     options: LineOptions = LineOptions(),
+    turns: tuple[SpeakerTurn, ...] = (),
 ) -> Transcript:
-    """Builds the transcript of ``media`` from the engine's segments."""
+    """Builds the transcript of ``media`` from the engine's segments (and speaker turns, if any)."""
     words = [w for s in segments for w in s.words]
+    if turns:
+        words = list(assign_speakers(words, turns))
     chapters = chapters_for(media)
     lines = build_lines(words, breaks=[c.start for c in chapters[1:]], options=options)
     return Transcript(
@@ -36,4 +49,6 @@ def shape(
         language=language,
         generated=generated or dt.date.today().isoformat(),
         prompt=prompt,
+        speakers=tuple(dict.fromkeys(t.speaker for t in sorted(turns, key=lambda t: t.start))),
+        turns=turns,
     )

