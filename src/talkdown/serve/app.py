@@ -1,0 +1,224 @@
+"""The local web page: an archive folder in, a Starlette ASGI app out.
+
+``create_app(root)`` serves, read-only, the archive that ``talkdown archive``/``import``
+wrote: channels with counts, a channel's items newest first, a transcript beside its
+player (``/v/<id>``), full-text search (``/search``) and the item's own local audio
+(``/media/<id>``, with HTTP range requests so seeking works). Starlette because it is
+small, async, has range-aware ``FileResponse`` and ``StaticFiles`` built in, and is
+what FastAPI and Datasette-style tools build on, without an ORM or forms layer we
+would not use; Jinja2 because its autoescaping makes every title, description,
+channel and line inert text by default. The catalogue is opened read-only per
+request (cheap, and never holds a connection across threads); the only files read
+are those the catalogue row or the item's JSON name, checked to lie inside the root.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import sqlite3
+from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.middleware.trustedhost import TrustedHostMiddleware
+from starlette.requests import Request
+from starlette.responses import FileResponse, HTMLResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from talkdown.errors import CatalogError, Error, ParseError, QueryError
+from talkdown.render.timecode import clock
+from talkdown.serve import pages
+from talkdown.store import DB_NAME, Catalog, search
+from talkdown.store.files import LOCAL_CHANNEL
+from talkdown.types import Transcript
+
+HERE = Path(__file__).parent
+SEARCH_LIMIT = 50
+# Defence in depth behind autoescaping: no inline script at all, and the YouTube
+# player is the only thing from elsewhere (media may be a podcast's enclosure URL).
+CSP = (
+    "default-src 'self'; script-src 'self' https://www.youtube.com https://s.ytimg.com; "
+    "frame-src https://www.youtube.com https://www.youtube-nocookie.com; img-src 'self' data: https://i.ytimg.com; "
+    "media-src 'self' http: https:; style-src 'self'; object-src 'none'; base-uri 'none'; "
+    "form-action 'self'; frame-ancestors 'none'"
+)
+HEADERS = {"content-security-policy": CSP, "x-content-type-options": "nosniff"}
+
+ASGIApp = Callable[[dict[str, Any], Callable[[], Awaitable[Any]], Callable[[Any], Awaitable[None]]], Awaitable[None]]
+
+
+def create_app(root: Path, allowed_hosts: Sequence[str] | None = None) -> Starlette:
+    """Builds the web app over one archive folder.
+
+    Args:
+        root: the archive folder (holding ``talkdown.db``).
+        allowed_hosts: Host header values to accept (e.g. ``["127.0.0.1", "localhost"]``
+            when bound to loopback, which defeats DNS rebinding); None accepts any.
+
+    Returns:
+        The Starlette app; it never writes to the archive.
+
+    Raises:
+        CatalogError: if ``root`` holds no readable catalogue.
+    """
+    root = Path(root).resolve()
+    Catalog(root / DB_NAME, readonly=True).close()  # fail now, with talkdown's sentence, not per request
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True, trim_blocks=True, lstrip_blocks=True
+    )
+    env.filters["q"] = pages.path_quote
+    env.filters["clock"] = lambda s: clock(s) if s is not None else ""
+    site = _Site(root, env)
+    routes = [
+        Route("/", site.index),
+        Route("/channel/{name:path}", site.channel),
+        Route("/v/{media_id:path}", site.video),
+        Route("/media/{media_id:path}", site.media),
+        Route("/search", site.search),
+        Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
+    ]
+    middleware = [Middleware(TrustedHostMiddleware, allowed_hosts=list(allowed_hosts))] if allowed_hosts else []
+    app = Starlette(routes=routes, middleware=middleware, exception_handlers={HTTPException: site.error})
+    app.add_middleware(_SecurityHeaders)
+    return app
+
+
+class _SecurityHeaders:
+    """Adds the CSP and nosniff headers to every response (a plain ASGI wrapper: no buffering of files)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                names = {k.lower() for k, _ in message.get("headers", [])}
+                extra = [(k.encode(), v.encode()) for k, v in HEADERS.items() if k.encode() not in names]
+                message = {**message, "headers": [*message.get("headers", []), *extra]}
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+class _Site:
+    """The route handlers, sharing the archive root and the template environment."""
+
+    def __init__(self, root: Path, env: jinja2.Environment) -> None:
+        self.root = root
+        self.env = env
+
+    def page(self, template: str, status: int = 200, **context: Any) -> HTMLResponse:
+        return HTMLResponse(self.env.get_template(template).render(**context), status_code=status)
+
+    def catalog(self) -> Catalog:
+        try:
+            return Catalog(self.root / DB_NAME, readonly=True)
+        except CatalogError as e:
+            raise HTTPException(503, str(e)) from e
+
+    async def error(self, request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, HTTPException)
+        title = {404: "Not found", 503: "Archive unavailable"}.get(exc.status_code, "Error")
+        return self.page("error.html", exc.status_code, title=title, message=exc.detail)
+
+    def index(self, request: Request) -> Response:
+        with self.catalog() as catalog:
+            channels = [(name or LOCAL_CHANNEL, count) for name, count in catalog.channels()]
+        return self.page("index.html", channels=channels, total=sum(c for _, c in channels))
+
+    def channel(self, request: Request) -> Response:
+        name = request.path_params["name"]
+        with self.catalog() as catalog:
+            videos = [v for v in catalog.videos(name) if v.status == "done"]
+            if name == LOCAL_CHANNEL:
+                videos += [v for v in catalog.videos() if v.channel is None and v.status == "done"]
+        if not videos:
+            raise HTTPException(404, f"No channel called {name!r} in this archive.")
+        return self.page("channel.html", name=name, videos=videos)
+
+    def video(self, request: Request) -> Response:
+        media_id = request.path_params["media_id"]
+        transcript = self._transcript(media_id)
+        lines, toc = pages.page_lines(transcript)
+        at = pages.parse_time(request.query_params.get("t"))
+        media = transcript.media
+        return self.page(
+            "video.html",
+            t=transcript,
+            media=media,
+            lines=lines,
+            toc=toc,
+            current=pages.current_index(lines, at),
+            at=pages.whole(at),
+            player=pages.choose_player(media, pages.local_media(self.root, media)),
+            source=pages.safe_href(media.url),
+            channel=media.channel or LOCAL_CHANNEL,
+            length=clock(media.duration) if media.duration else None,
+            clean=pages.clean,
+        )
+
+    def media(self, request: Request) -> Response:
+        media_id = request.path_params["media_id"]
+        local = pages.local_media(self.root, self._transcript(media_id).media)
+        if local is None:
+            raise HTTPException(404, "This item has no local audio file in the archive.")
+        return FileResponse(local, media_type=pages.media_type(local))
+
+    def search(self, request: Request) -> Response:
+        params = request.query_params
+        query, channel, since = params.get("q", "").strip(), params.get("channel", ""), params.get("since", "").strip()
+        hits, message, status = [], None, 200
+        with self.catalog() as catalog:
+            channels = [name or LOCAL_CHANNEL for name, _ in catalog.channels()]
+            if query:
+                try:
+                    hits = search(catalog, query, channel=channel or None, since=since or None, limit=SEARCH_LIMIT)
+                except QueryError as e:
+                    message, status = str(e), 400
+        results = [
+            {"hit": h, "snippet": pages.highlight(h.snippet), "second": pages.whole(h.start)} for h in hits
+        ]
+        return self.page("search.html", status, query=query, channel=channel, since=since, channels=channels, limit=SEARCH_LIMIT,
+                         results=results, message=message)
+
+    def _transcript(self, media_id: str) -> Transcript:
+        with self.catalog() as catalog:
+            video = catalog.get(media_id)
+        if video is None or video.status != "done" or not video.json_path:
+            raise HTTPException(404, f"Nothing with the id {media_id!r} in this archive.")
+        path = (self.root / video.json_path).resolve()
+        if not path.is_relative_to(self.root) or not path.is_file():
+            raise HTTPException(404, f"The transcript file for {media_id!r} is missing from the archive.")
+        try:
+            stat = path.stat()
+            return _load(str(path), stat.st_mtime_ns, stat.st_size)
+        except (Error, OSError, sqlite3.Error) as e:
+            raise HTTPException(404, f"The transcript file for {media_id!r} cannot be read: {e}") from e
+
+
+@functools.lru_cache(maxsize=16)
+def _load(path: str, mtime_ns: int, size: int) -> Transcript:
+    """Reads one JSON transcript for a page; keyed on mtime and size so a re-archived item is re-read.
+
+    The page never shows word timings, which are most of the file: building 30,000
+    ``Word`` objects for a 3-hour talk took 150 ms of a 200 ms budget, so they are
+    dropped before ``Transcript.from_dict`` (``read_json`` without the words).
+    """
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+        for section in data["sections"]:
+            for line in section["lines"]:
+                line["words"] = ()
+        return Transcript.from_dict(data)
+    except (ValueError, KeyError, TypeError, AttributeError) as e:
+        raise ParseError(f"{path} is not a talkdown JSON transcript ({type(e).__name__}: {e})") from e

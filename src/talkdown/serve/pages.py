@@ -1,0 +1,245 @@
+"""What the web pages show, worked out without the web framework: pure functions.
+
+In: a ``Transcript`` (or a search ``Hit``'s snippet) and the archive root; out: small
+frozen view objects the Jinja2 templates loop over (lines with their anchors, the
+table of contents, which player to embed) and strings that are safe to put in a page.
+Kept apart from ``app.py`` so the rules that matter for safety (which URLs may become
+links, how a snippet's highlight is turned into ``<mark>`` without letting the text
+inject HTML, which local file may be served) are plain functions with plain tests.
+Standard library and MarkupSafe (Jinja2's escaper) only; no I/O except ``local_media``,
+which only checks that a file exists.
+"""
+
+from __future__ import annotations
+
+import math
+import mimetypes
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import parse_qs, quote, urlsplit
+
+from markupsafe import Markup, escape
+
+from talkdown.render.timecode import clock
+from talkdown.store.search import MARK_END, MARK_START
+from talkdown.types import Media, Transcript
+
+_YOUTUBE_HOSTS = {"youtube.com", "www.youtube.com", "m.youtube.com", "music.youtube.com", "youtube-nocookie.com",
+                  "www.youtube-nocookie.com"}
+_YOUTUBE_ID = re.compile(r"[A-Za-z0-9_-]{6,64}")
+_YOUTUBE_PATHS = ("/shorts/", "/live/", "/embed/", "/v/")
+# C0/C1 controls other than tab and newline: never useful in a page, and the search
+# markers are among them, so stray ones in a line cannot open or close a <mark>.
+_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+@dataclass(frozen=True, slots=True)
+class PageLine:
+    """One transcript line as the page shows it; ``anchor`` None for a line without a time."""
+
+    text: str
+    start: float | None
+    second: int | None
+    anchor: str | None
+    clock: str | None
+    speaker: str | None  # set only where the speaker changes
+    heading: str | None  # the chapter title that starts here, if any
+    heading_anchor: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class TocEntry:
+    """One chapter in the table of contents."""
+
+    title: str
+    second: int
+    clock: str
+    anchor: str
+
+
+@dataclass(frozen=True, slots=True)
+class Player:
+    """Which player the transcript page embeds.
+
+    ``kind`` is ``"youtube"`` (``source`` is the video id), ``"audio"``/``"video"``
+    (``source`` is a same-site ``/media/...`` path or an http(s) URL), or ``"none"``.
+    """
+
+    kind: str
+    source: str = ""
+
+
+def whole(seconds: float | None) -> int | None:
+    """Whole seconds, floored and never negative; None stays None."""
+    if seconds is None or not math.isfinite(seconds):
+        return None
+    return max(0, math.floor(seconds))
+
+
+def safe_href(url: str | None) -> str | None:
+    """The URL when it may become a link (http or https with a host), else None."""
+    if not url:
+        return None
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError:
+        return None
+    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
+        return None
+    return url.strip()
+
+
+def path_quote(text: str) -> str:
+    """Quotes an id or channel name as one URL path part (``/`` too, so nothing is a new segment)."""
+    return quote(text, safe=":")
+
+
+def youtube_id(url: str | None) -> str | None:
+    """The video id of a YouTube watch, short, live, embed or youtu.be URL, else None."""
+    href = safe_href(url)
+    if href is None:
+        return None
+    parts = urlsplit(href)
+    host = (parts.hostname or "").lower()
+    candidate: str | None = None
+    if host == "youtu.be":
+        candidate = parts.path.strip("/").split("/", 1)[0]
+    elif host in _YOUTUBE_HOSTS:
+        candidate = next(iter(parse_qs(parts.query).get("v", [])), None)
+        for prefix in _YOUTUBE_PATHS:
+            if candidate is None and parts.path.startswith(prefix):
+                candidate = parts.path[len(prefix):].split("/", 1)[0]
+    return candidate if candidate and _YOUTUBE_ID.fullmatch(candidate) else None
+
+
+def local_media(root: Path, media: Media) -> Path | None:
+    """The local audio/video file recorded in the item's own JSON (``media.path``), if it may be served.
+
+    The rule: only that one recorded file, never a path taken from a URL; relative
+    paths are read against the archive root; it must be an existing regular file
+    whose name says audio or video (so a tampered JSON cannot turn the server into a
+    reader of ``~/.ssh/id_rsa``).
+    """
+    if not media.path:
+        return None
+    path = Path(media.path).expanduser()
+    if not path.is_absolute():
+        path = root / path
+    try:
+        path = path.resolve(strict=True)
+    except (OSError, RuntimeError):
+        return None
+    if not path.is_file() or not media_type(path).startswith(("audio/", "video/")):
+        return None
+    return path
+
+
+def media_type(path: Path) -> str:
+    """The file's MIME type from its name (``application/octet-stream`` when unknown)."""
+    guessed, _ = mimetypes.guess_type(path.name, strict=False)
+    if guessed is None and path.suffix.lower() in (".opus", ".m4a", ".mka"):
+        guessed = {".opus": "audio/ogg", ".m4a": "audio/mp4", ".mka": "audio/x-matroska"}[path.suffix.lower()]
+    return guessed or "application/octet-stream"
+
+
+def choose_player(media: Media, local: Path | None) -> Player:
+    """YouTube sources get the IFrame player; then a local file; then the source URL itself (podcast enclosures)."""
+    if video := youtube_id(media.url):
+        return Player("youtube", video)
+    if local is not None:
+        kind = "video" if media_type(local).startswith("video/") else "audio"
+        return Player(kind, f"/media/{path_quote(media.id)}")
+    if href := safe_href(media.url):
+        kind = "video" if media_type(Path(urlsplit(href).path)).startswith("video/") else "audio"
+        return Player(kind, href)
+    return Player("none")
+
+
+def page_lines(transcript: Transcript) -> tuple[list[PageLine], list[TocEntry]]:
+    """Every line with a unique ``t-<second>`` anchor, speaker changes and chapter headings, and the TOC."""
+    lines: list[PageLine] = []
+    toc: list[TocEntry] = []
+    seen: dict[int, int] = {}
+    speaker: str | None = None
+    for number, section in enumerate(transcript.sections):
+        heading = clean(section.title) if section.title else None
+        for i, line in enumerate(section.lines):
+            second = whole(line.start)
+            anchor = None
+            if second is not None:
+                count = seen.get(second, 0)
+                seen[second] = count + 1
+                anchor = f"t-{second}" if count == 0 else f"t-{second}-{count + 1}"
+            changed = line.speaker if line.speaker and line.speaker != speaker else None
+            speaker = line.speaker or speaker
+            title = heading if i == 0 else None
+            if title and second is not None and anchor is not None:
+                toc.append(TocEntry(title, second, clock(second), anchor))
+            lines.append(PageLine(
+                text=clean(line.text), start=line.start, second=second, anchor=anchor,
+                clock=clock(second) if second is not None else None, speaker=clean(changed) if changed else None,
+                heading=title, heading_anchor=f"c-{number}" if title else None,
+            ))
+    return lines, toc
+
+
+def current_index(lines: list[PageLine], seconds: float | None) -> int | None:
+    """The line being said at ``seconds``: the last one starting at or before it (a tie on the second goes to the first)."""
+    if seconds is None:
+        return None
+    target = whole(seconds)
+    best = None
+    for i, line in enumerate(lines):
+        if line.second is None:
+            continue
+        if line.second > (target or 0):
+            break
+        if best is None or line.second != lines[best].second:
+            best = i
+    return best
+
+
+def parse_time(value: str | None) -> float | None:
+    """``?t=`` as seconds: ``90``, ``90.5``, ``90s``, ``1m30s``, ``1h2m3s`` or ``01:02:03``; None when unusable."""
+    if not value:
+        return None
+    value = value.strip().lower()
+    match = re.fullmatch(r"(?:(\d+)h)?(?:(\d+)m)?(?:(\d+(?:\.\d+)?)s?)?", value)
+    if match and any(match.groups()):
+        h, m, s = match.groups()
+        return int(h or 0) * 3600 + int(m or 0) * 60 + float(s or 0)
+    if match := re.fullmatch(r"(?:(\d+):)?(\d+):(\d+(?:\.\d+)?)", value):
+        h, m, s = match.groups()
+        return int(h or 0) * 3600 + int(m) * 60 + float(s)
+    return None
+
+
+def clean(text: str) -> str:
+    """Drops control characters (they have no business in a page); escaping is the template's job."""
+    return _CONTROLS.sub("", text)
+
+
+def highlight(snippet: str, mark: tuple[str, str] = (MARK_START, MARK_END)) -> Markup:
+    """Escapes a search snippet, then turns the match markers into balanced ``<mark>`` elements.
+
+    Escaping comes first, so whatever the line says (``<script>``, ``"><img …>``)
+    stays text; only the markers, which escaping leaves alone, become tags.
+    """
+    start, end = mark
+    out: list[str] = []
+    is_open = False
+    for piece in re.split(f"({re.escape(start)}|{re.escape(end)})", snippet):
+        if piece == start:
+            if not is_open:
+                out.append("<mark>")
+                is_open = True
+        elif piece == end:
+            if is_open:
+                out.append("</mark>")
+                is_open = False
+        else:
+            out.append(str(escape(clean(piece))))
+    if is_open:
+        out.append("</mark>")
+    return Markup("".join(out))
