@@ -26,6 +26,8 @@ MARK_START = "\x02"
 MARK_END = "\x03"
 ELLIPSIS = "…"
 SNIPPET_TOKENS = 24
+# A query matching more lines than this ranks only the newest this many (see ``search``).
+RANKED_CANDIDATES = 2000
 
 _OPERATORS = {"AND", "OR", "NOT"}
 _DATE = re.compile(r"\d{4}(-\d{2}(-\d{2})?)?")
@@ -74,7 +76,12 @@ def search(
         mark: the strings put before and after each match in ``Hit.snippet``.
 
     Returns:
-        Up to ``limit`` hits ranked by bm25.
+        Up to ``limit`` hits ranked by bm25. Trade-off for speed: when the query matches
+        more than ``RANKED_CANDIDATES`` lines (a very common word or prefix), bm25 is
+        computed only for the newest ``RANKED_CANDIDATES`` matching lines (highest row
+        ids, i.e. most recently archived) and the best of those are returned, so p95
+        stays in milliseconds over ~1M lines instead of growing with the match count
+        (135–400 ms for a word in 14–49 % of lines). Rarer queries are ranked exactly.
 
     Raises:
         QueryError: if the query is empty or malformed, or ``since`` is not a date.
@@ -147,8 +154,13 @@ def _has_word(text: str) -> bool:
 def _run(
     db: sqlite3.Connection, match: str, channel: str | None, since: str | None, limit: int, mark: tuple[str, str]
 ) -> list[Hit]:
-    sql, params = _sql(match, channel, since, limit, mark)
     try:
+        # Counting up to one past the cap walks the doclist in rowid order without bm25: microseconds.
+        many = db.execute(
+            "SELECT count(*) FROM (SELECT 1 FROM lines_fts WHERE lines_fts MATCH ? LIMIT ?)",
+            (match, RANKED_CANDIDATES + 1),
+        ).fetchone()[0] > RANKED_CANDIDATES
+        sql, params = _sql(match, channel, since, limit, mark, bounded=many)
         rows = db.execute(sql, params).fetchall()
     except sqlite3.OperationalError as e:
         if "fts5" in str(e) or "syntax error" in str(e) or "unknown special query" in str(e):
@@ -160,10 +172,13 @@ def _run(
 
 
 def _sql(
-    match: str, channel: str | None, since: str | None, limit: int, mark: tuple[str, str]
+    match: str, channel: str | None, since: str | None, limit: int, mark: tuple[str, str], bounded: bool = False
 ) -> tuple[str, list[object]]:
     # FTS5 sorts by rank itself (no temp b-tree), so the snippet in the inner query is
     # built only for the LIMIT rows returned; the outer joins then touch those few rows.
+    # Bounded: bm25 only for the newest RANKED_CANDIDATES matching lines (FTS5 walks its
+    # doclist backwards by rowid and stops there), the best `limit` of those get a
+    # snippet from a second instance of the index, looked up by rowid.
     joins, filters, values = "", "", []
     if channel is not None or since is not None:
         joins = " JOIN lines fl ON fl.id = lines_fts.rowid JOIN videos fv ON fv.id = fl.video_id"
@@ -173,6 +188,24 @@ def _sql(
     if since is not None:
         filters += " AND fv.upload_date >= ?"
         values.append(since)
+    if bounded:
+        sql = f"""
+            WITH c AS MATERIALIZED (
+                SELECT id, rank FROM
+                    (SELECT f.rowid AS id, f.rank AS rank
+                     FROM lines_fts AS f{joins.replace("lines_fts.rowid", "f.rowid")}
+                     WHERE f.lines_fts MATCH ?{filters} ORDER BY f.rowid DESC LIMIT ?)
+                ORDER BY rank LIMIT ?)
+            SELECT l.video_id, v.title, v.channel, v.upload_date, v.url, l.start, l.text, m.snippet, m.rank
+            FROM (SELECT c.id AS id, c.rank AS rank,
+                         snippet(lines_fts, 0, ?, ?, '{ELLIPSIS}', {SNIPPET_TOKENS}) AS snippet
+                  FROM lines_fts CROSS JOIN c ON c.id = lines_fts.rowid
+                  WHERE lines_fts MATCH ? AND lines_fts.rowid >= (SELECT min(id) FROM c)
+                        AND lines_fts.rowid <= (SELECT max(id) FROM c)) AS m
+            CROSS JOIN lines l ON l.id = m.id JOIN videos v ON v.id = l.video_id
+            ORDER BY m.rank
+        """
+        return sql, [match, *values, RANKED_CANDIDATES, limit, *mark, match]
     sql = f"""
         SELECT l.video_id, v.title, v.channel, v.upload_date, v.url, l.start, l.text, m.snippet, m.rank
         FROM (SELECT lines_fts.rowid AS id, lines_fts.rank AS rank,

@@ -1,0 +1,94 @@
+"""Archive throughput: ``talkdown archive`` of a local podcast feed vs ``talkdown transcribe`` one by one.
+
+Serves the longest corpus clips (≥ 10 items, ≥ 3 minutes of audio) as an RSS feed on
+127.0.0.1 (tests/localweb.py, the same feed shape as tests/test_archive.py) and runs,
+each as its own process with a fresh empty TALKDOWN_CACHE so every download is real:
+(a) ``talkdown transcribe URL`` once per enclosure (wall times summed), (b) ``talkdown
+archive FEED --jobs 1``, (c) ``talkdown archive FEED --jobs 2``. Prints audio s, wall s,
+audio seconds per wall second, speed vs (a) and peak RSS (for (a) the largest of the
+per-file processes; for (b)/(c) the archive process, whose workers are threads).
+
+    .venv/bin/python bench/archive.py [--items 12]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sqlite3
+import tempfile
+from dataclasses import replace
+from pathlib import Path
+
+from _run import REPO, Measured, measure
+
+import corpus
+from localweb import serve
+
+TALKDOWN = str(REPO / ".venv/bin/talkdown")
+DAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
+
+
+def feed_xml(base: str, names: list[str]) -> bytes:
+    items = "".join(
+        f"<item><title>Episode {i}: {name}</title><guid>ep-{i}</guid>"
+        f"<pubDate>{DAYS[i % 7]}, {10 + i:02d} Jan 2023 10:00:00 +0000</pubDate>"
+        f'<enclosure url="{base}/media/{name}" type="audio/mpeg" length="1"/></item>'
+        for i, name in enumerate(names, 1)
+    )
+    return (f'<?xml version="1.0"?><rss version="2.0"><channel><title>Corpus Cast</title>'
+            f"<link>{base}/</link>{items}</channel></rss>").encode()
+
+
+def longest_clips(n: int) -> list[tuple[Path, float]]:
+    durations = [(c.audio, len(corpus.decode16k(c.audio)) / corpus.SAMPLE_RATE) for c in corpus.clips()]
+    return sorted(durations, key=lambda d: -d[1])[:n]
+
+
+def line(name: str, audio_s: float, m: Measured, base: Measured | None) -> str:
+    ratio = f"{base.wall / m.wall:.2f}×" if base else "1.00×"
+    return f"| {name} | {audio_s:.1f} | {m.wall:.1f} | {audio_s / m.wall:.2f} | {ratio} | {m.peak_rss_mib:.0f} |"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--items", type=int, default=12)
+    args = ap.parse_args()
+    chosen = longest_clips(args.items)
+    audio_s = sum(d for _, d in chosen)
+    names = [p.name for p, _ in chosen]
+    files = {f"/media/{p.name}": p.read_bytes() for p, _ in chosen}
+    with serve(files) as web, tempfile.TemporaryDirectory() as tmp:
+        tmpd = Path(tmp)
+        files["/feed.xml"] = feed_xml(web.base, names)
+        feed = f"{web.base}/feed.xml"
+
+        def cache(tag: str) -> dict[str, str]:
+            return {"TALKDOWN_CACHE": str(tmpd / f"cache-{tag}")}
+
+        # (a) one process per file, each with its own empty cache
+        one_by_one = Measured(0.0, 0.0, "")
+        for i, name in enumerate(names):
+            m = measure([TALKDOWN, "transcribe", f"{web.base}/media/{name}", "-o", str(tmpd / "a")],
+                        env=cache(f"a{i}"))
+            one_by_one = replace(one_by_one, wall=one_by_one.wall + m.wall,
+                                 peak_rss_mib=max(one_by_one.peak_rss_mib, m.peak_rss_mib))
+        produced_a = len(list((tmpd / "a").glob("*.md")))
+        runs = []
+        for jobs in (1, 2):
+            out = tmpd / f"archive-j{jobs}"
+            m = measure([TALKDOWN, "archive", feed, "-o", str(out), "--jobs", str(jobs)], env=cache(f"j{jobs}"))
+            with sqlite3.connect(out / "talkdown.db") as db:
+                done = db.execute("SELECT count(*) FROM videos WHERE status = 'done'").fetchone()[0]
+            runs.append((jobs, m, done))
+
+    print(f"{len(names)} items, {audio_s:.1f} s of audio ({', '.join(names)}), served from 127.0.0.1\n")
+    print("| run | audio s | wall s | audio s / wall s | vs (a) | peak RSS MiB |\n|---|---|---|---|---|---|")
+    print(line(f"(a) talkdown transcribe, one process per file ({produced_a} .md)", audio_s, one_by_one, None))
+    for jobs, m, done in runs:
+        label = "(b)" if jobs == 1 else "(c)"
+        print(line(f"{label} talkdown archive FEED --jobs {jobs} ({done} done)", audio_s, m, one_by_one))
+    print("\n(a) peak RSS is the largest single transcribe process; (b)/(c) the whole archive process.")
+
+
+if __name__ == "__main__":
+    main()
