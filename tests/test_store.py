@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import multiprocessing
 import os
-import sqlite3
 import subprocess
 import sys
 import time
@@ -15,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from talkdown.errors import CatalogError, OutputError, QueryError
-from talkdown.store.catalog import DB_NAME, MIGRATIONS, Catalog, lock
+from talkdown.store.catalog import DB_NAME, Catalog, lock
 from talkdown.store.files import (
     TEMP_PREFIX,
     archive_paths,
@@ -206,25 +205,11 @@ def test_ensure_writable_on_a_file(tmp_path: Path) -> None:
 # -- catalogue --------------------------------------------------------------------------
 
 
-def test_a_version_1_catalogue_is_migrated_with_its_lines_still_found(tmp_path: Path) -> None:
-    path = tmp_path / DB_NAME
-    db = sqlite3.connect(path)
-    MIGRATIONS[0](db)
-    db.execute("PRAGMA user_version = 1")
-    db.execute("INSERT INTO lines (video_id, idx, start, text) VALUES ('youtube:x', 0, 7.5, 'direct talks in Istanbul')")
-    db.commit()
-    db.close()
-    with Catalog(path) as cat:
-        assert cat.db.execute("PRAGMA user_version").fetchone()[0] == 2
-        rows = cat.db.execute("SELECT rowid FROM lines_fts WHERE lines_fts MATCH 'istan*'").fetchall()
-        assert len(rows) == 1
-
-
 def test_schema_is_migrated_once(tmp_path: Path) -> None:
     path = tmp_path / DB_NAME
     Catalog(path).close()
     with Catalog(path) as cat:
-        assert cat.db.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS) == 2
+        assert cat.db.execute("PRAGMA user_version").fetchone()[0] == 1
         assert cat.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     with Catalog(path, readonly=True) as ro:
         assert ro.videos() == []

@@ -111,19 +111,8 @@ def _migrate_1(db: sqlite3.Connection) -> None:
     )
 
 
-def _migrate_2(db: sqlite3.Connection) -> None:
-    """Prefix indexes of 2 and 3 characters: ``ukrain*`` no longer merges every term that
-    starts so (p95 31 ms over 10k transcripts in bench/search.py) at some index size."""
-    db.execute("DROP TABLE lines_fts")
-    db.execute(
-        "CREATE VIRTUAL TABLE lines_fts USING fts5 (text, content = 'lines', content_rowid = 'id', "
-        f"tokenize = '{TOKENIZE}', prefix = '2 3')"
-    )
-    db.execute("INSERT INTO lines_fts (lines_fts) VALUES ('rebuild')")
-
-
 # Ordered: MIGRATIONS[n] takes a database at user_version n to n + 1. Append only.
-MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_migrate_1, _migrate_2)
+MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_migrate_1,)
 
 
 @dataclass(frozen=True, slots=True)
