@@ -35,6 +35,12 @@ class _Handler(BaseHTTPRequestHandler):
         if match := re.fullmatch(r"bytes=(\d*)-(\d*)", self.headers.get("Range", "")):
             start = int(match[1] or 0)
             end = min(int(match[2]), end) if match[2] else end
+            if start >= len(body):  # as real servers do: yt-dlp resumes a complete .part with such a range
+                self.send_response(416)
+                self.send_header("Content-Range", f"bytes */{len(body)}")
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
             self.send_response(206)
             self.send_header("Content-Range", f"bytes {start}-{end}/{len(body)}")
         else:
@@ -78,3 +84,17 @@ def serve(files: dict[str, bytes]) -> Iterator[Server]:
         httpd.shutdown()
         httpd.server_close()
         thread.join(timeout=5)
+
+
+def podcast_feed(base: str, names: list[str], title: str = "Corpus Cast") -> bytes:
+    """An RSS feed whose item i (from 1) is "Episode i: NAME", guid ep-i, dated 10+i Jan 2023,
+    with its enclosure at BASE/media/NAME."""
+    days = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
+    items = "".join(
+        f"<item><title>Episode {i}: {name}</title><guid>ep-{i}</guid>"
+        f"<pubDate>{days[i % 7]}, {10 + i:02d} Jan 2023 10:00:00 +0000</pubDate>"
+        f'<enclosure url="{base}/media/{name}" type="audio/mpeg" length="1"/></item>'
+        for i, name in enumerate(names, 1)
+    )
+    return (f'<?xml version="1.0"?><rss version="2.0"><channel><title>{title}</title>'
+            f"<link>{base}/</link>{items}</channel></rss>").encode()

@@ -419,3 +419,14 @@ def test_safe_names_stay_unique():
     odd = [fetch._safe_stem(i) for i in ("generic:a/b", "generic:a?b", "generic:https://x/ep 1")]
     assert len(set(odd)) == 3
     assert all(re.fullmatch(r"[A-Za-z0-9_-]+", name) for name in odd)
+
+
+@pytest.mark.parametrize("kept", [1.0, 0.5])
+def test_a_part_file_left_by_a_killed_run_is_replaced(server: Server, tmp_path: Path, kept: float):
+    """A whole .part (killed before yt-dlp renamed it) made resuming fail with HTTP 416."""
+    media = fetch.resolve(f"{server.base}/talk.mp3")
+    body = server.files["/talk.mp3"]
+    (tmp_path / f"{fetch._safe_stem(media.id)}.mp3.part").write_bytes(body[: int(len(body) * kept)])
+    path = fetch.download_audio(media, tmp_path)
+    assert path.read_bytes() == body
+    assert [p.name for p in tmp_path.iterdir()] == [path.name]

@@ -237,6 +237,10 @@ def download_audio(
     options = _options(
         cookies_from_browser,
         format="bestaudio/best",
+        # A run killed mid-download leaves NAME.part. Resuming it asks for the bytes after
+        # its end, and when the .part is already whole, servers answer 416, which yt-dlp
+        # reports as a failure: start over instead.
+        continuedl=False,
         paths={"home": str(cache_dir)},
         outtmpl={"default": f"{stem}.%(ext)s"},
         progress_hooks=[_progress_hook(progress)] if progress else [],
