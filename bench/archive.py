@@ -22,21 +22,9 @@ from pathlib import Path
 from _run import REPO, Measured, measure
 
 import corpus
-from localweb import serve
+from localweb import podcast_feed, serve
 
 TALKDOWN = str(REPO / ".venv/bin/talkdown")
-DAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
-
-
-def feed_xml(base: str, names: list[str]) -> bytes:
-    items = "".join(
-        f"<item><title>Episode {i}: {name}</title><guid>ep-{i}</guid>"
-        f"<pubDate>{DAYS[i % 7]}, {10 + i:02d} Jan 2023 10:00:00 +0000</pubDate>"
-        f'<enclosure url="{base}/media/{name}" type="audio/mpeg" length="1"/></item>'
-        for i, name in enumerate(names, 1)
-    )
-    return (f'<?xml version="1.0"?><rss version="2.0"><channel><title>Corpus Cast</title>'
-            f"<link>{base}/</link>{items}</channel></rss>").encode()
 
 
 def longest_clips(n: int) -> list[tuple[Path, float]]:
@@ -59,7 +47,7 @@ def main() -> None:
     files = {f"/media/{p.name}": p.read_bytes() for p, _ in chosen}
     with serve(files) as web, tempfile.TemporaryDirectory() as tmp:
         tmpd = Path(tmp)
-        files["/feed.xml"] = feed_xml(web.base, names)
+        files["/feed.xml"] = podcast_feed(web.base, names)
         feed = f"{web.base}/feed.xml"
 
         def cache(tag: str) -> dict[str, str]:

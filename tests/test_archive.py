@@ -17,7 +17,7 @@ import yaml
 from click.testing import CliRunner
 
 import corpus
-from localweb import serve
+from localweb import podcast_feed, serve
 from talkdown.cli import cli
 from talkdown.parse import parse_markdown
 from talkdown.render import read_json
@@ -32,24 +32,13 @@ def _clip_bytes(name: str) -> bytes:
     return next(corpus.CORPUS.rglob(name)).read_bytes()
 
 
-def _feed(base: str, names: list[str]) -> bytes:
-    items = "".join(
-        f"<item><title>Episode {i}: {name}</title><guid>ep-{i}</guid>"
-        f"<pubDate>{['Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun'][i % 7]}, {10 + i:02d} Jan 2023 10:00:00 +0000</pubDate>"
-        f'<enclosure url="{base}/media/{name}" type="audio/mpeg" length="1"/></item>'
-        for i, name in enumerate(names, 1)
-    )
-    return (f'<?xml version="1.0"?><rss version="2.0"><channel><title>Corpus Cast</title>'
-            f"<link>{base}/</link>{items}</channel></rss>").encode()
-
-
 @pytest.fixture
 def feed(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
     monkeypatch.setenv("TALKDOWN_CACHE", str(tmp_path / "cache"))
     files = {f"/media/{n}": _clip_bytes(n) for n in CLIPS}
     with serve(files) as web:
         def publish(names: list[str]) -> str:
-            files["/feed.xml"] = _feed(web.base, names)
+            files["/feed.xml"] = podcast_feed(web.base, names)
             return f"{web.base}/feed.xml"
         web.publish = publish  # type: ignore[attr-defined]
         yield web

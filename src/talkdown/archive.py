@@ -17,9 +17,9 @@ from collections import deque
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterable, Iterator, Sequence
+from typing import Callable, Iterator, Sequence
 
-from . import decode, fetch, pipeline
+from . import fetch, pipeline
 from .errors import Error
 from .parse import parse_markdown
 from .render import read_json, render

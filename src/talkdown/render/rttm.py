@@ -9,23 +9,15 @@ names cannot hold spaces there, so ``Speaker 1`` is written ``Speaker_1``. Pure;
 from __future__ import annotations
 
 import re
-from typing import Iterable, Protocol
+import dataclasses
+from typing import Iterable
 
-from ..types import Transcript
+from ..types import SpeakerTurn, Transcript
 
 _JOIN_GAP = 0.5  # s; words of one speaker closer than this form one turn
 
 
-class Turn(Protocol):
-    @property
-    def start(self) -> float: ...
-    @property
-    def end(self) -> float: ...
-    @property
-    def speaker(self) -> str: ...
-
-
-def rttm_from_turns(file_id: str, turns: Iterable[Turn]) -> str:
+def rttm_from_turns(file_id: str, turns: Iterable[SpeakerTurn]) -> str:
     """Renders speaker turns as RTTM lines, in time order.
 
     Args:
@@ -51,23 +43,16 @@ def render_rttm(t: Transcript) -> str:
     uri = t.media.video_id
     if t.turns:
         return rttm_from_turns(uri, t.turns)
-    turns: list[_Span] = []
+    turns: list[SpeakerTurn] = []
     for w in t.words():
         if w.speaker is None:
             continue
         last = turns[-1] if turns else None
         if last and last.speaker == w.speaker and w.start - last.end < _JOIN_GAP:
-            last.end = max(last.end, w.end)
+            turns[-1] = dataclasses.replace(last, end=max(last.end, w.end))
         else:
-            turns.append(_Span(w.start, w.end, w.speaker))
+            turns.append(SpeakerTurn(w.start, w.end, w.speaker))
     return rttm_from_turns(uri, turns)
-
-
-class _Span:
-    __slots__ = ("start", "end", "speaker")
-
-    def __init__(self, start: float, end: float, speaker: str) -> None:
-        self.start, self.end, self.speaker = start, end, speaker
 
 
 def _token(text: str) -> str:

@@ -12,23 +12,12 @@ from __future__ import annotations
 
 import bisect
 import dataclasses
-from typing import Protocol, Sequence
+from typing import Sequence
 
-from ..types import Word
-
-
-class Turn(Protocol):
-    """What a speaker turn must offer (``diarize.SpeakerTurn`` does)."""
-
-    @property
-    def start(self) -> float: ...
-    @property
-    def end(self) -> float: ...
-    @property
-    def speaker(self) -> str: ...
+from ..types import SpeakerTurn, Word
 
 
-def assign_speakers(words: Sequence[Word], turns: Sequence[Turn]) -> tuple[Word, ...]:
+def assign_speakers(words: Sequence[Word], turns: Sequence[SpeakerTurn]) -> tuple[Word, ...]:
     """Labels each word with the speaker who talks most during it.
 
     Args:
@@ -48,7 +37,7 @@ def assign_speakers(words: Sequence[Word], turns: Sequence[Turn]) -> tuple[Word,
     return tuple(dataclasses.replace(w, speaker=_speaker(w, ordered, starts, longest)) for w in words)
 
 
-def _speaker(word: Word, turns: Sequence[Turn], starts: list[float], longest: float) -> str:
+def _speaker(word: Word, turns: Sequence[SpeakerTurn], starts: list[float], longest: float) -> str:
     lo = bisect.bisect_left(starts, word.start - longest)
     hi = bisect.bisect_right(starts, word.end)
     talk: dict[str, float] = {}
