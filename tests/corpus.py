@@ -118,10 +118,19 @@ def write_wav(path: Path, samples: np.ndarray, rate: int = SAMPLE_RATE) -> Path:
     return path
 
 
-def longform(out: Path, minutes: float = 5.0) -> tuple[Path, str, list[tuple[float, float]]]:
-    """A long input of one speaker: the MFA author's clips, repeated to ``minutes``, gaps 0.5–3 s."""
+def reader_clips() -> list[Clip]:
+    """The LibriVox reader's two sonnets: continuous read speech, one voice."""
+    return [clip("p001"), clip("p002")]
+
+
+def longform(out: Path, minutes: float = 5.0, speaker: str = "mfa") -> tuple[Path, str, list[tuple[float, float]]]:
+    """A long input of one speaker, clips repeated to ``minutes`` with gaps of 0.5–3 s.
+
+    ``speaker`` "mfa": the MFA author's short, hard clips (disfluent, whispered, with
+    pauses); "reader": the LibriVox reader's sonnets (dense read speech).
+    """
     parts, total = [], 0.0
-    base = mfa_author_clips()
+    base = mfa_author_clips() if speaker == "mfa" else reader_clips()
     durations = {c.name: len(decode16k(c.audio)) / SAMPLE_RATE for c in base}
     gaps = [0.5, 1.5, 3.0, 0.8, 2.2]
     i = 0

@@ -14,9 +14,9 @@ from typing import Sequence
 
 from ..types import Chapter, Line, Media, Section
 
-_STAMP = r"[(\[]?((?:\d{1,2}:)?\d{1,2}:\d{2})[)\]]?"
+_STAMP = r"[(\[]?(?P<stamp>(?:\d{1,2}:)?\d{1,2}:\d{2})[)\]]?"
 _LEADING = re.compile(rf"^\W{{0,4}}?{_STAMP}\s*(?:[-–—:|.]\s*)?(?P<title>\S.*)$")
-_TRAILING = re.compile(rf"^(?P<title>.*\S)\s*(?:[-–—:|]\s*)?{_STAMP}$")
+_TRAILING = re.compile(rf"^(?P<title>.*?\S)\s*(?:[-–—:|]\s*)?{_STAMP}$")
 
 
 def _seconds(stamp: str) -> int:
@@ -35,7 +35,7 @@ def description_chapters(description: str, duration: float | None) -> tuple[Chap
         if m:
             title = m.group("title").strip(" -–—:|")
             if title:
-                found.append((_seconds(m.group(1)), title))
+                found.append((_seconds(m.group("stamp")), title))
     if len(found) < 2 or found[0][0] > 5:
         return ()
     starts = [s for s, _ in found]
