@@ -52,6 +52,7 @@ class TranscribeOptions:
     compute_type: str = "int8"
     initial_prompt: str | None = None
     hotwords: str | None = None
+    second_pass: bool = True  # batched: decode again, region by region, clips that lost words
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,6 +178,9 @@ class Transcriber:
             initial_prompt=o.initial_prompt,
             hotwords=o.hotwords,
         )
+        if self._batched is not None and o.vad:
+            yield from self._batched_clips(audio, common, progress)
+            return
         if self._batched is not None:
             segments, info = self._batched.transcribe(audio, batch_size=o.batch_size, **common)
         else:
@@ -188,6 +192,39 @@ class Transcriber:
             yield _segment(s)
         if progress:
             progress(total, total)
+
+    def _batched_clips(self, audio: np.ndarray, common: dict, progress: Progress | None) -> Iterator[Segment]:
+        """Decodes VAD clips in batches; clips that come back with too few words are decoded
+        again region by region, and the version with more words is kept."""
+        total = len(audio) / SAMPLE_RATE
+        regions = speech_regions(audio)
+        clips = join_regions(regions)
+        found = self._decode_clips(audio, clips, common)
+        if self.options.second_pass:
+            words = [w for s in found for w in s.words]
+            for clip in (c for c in clips if _sparse(c, words)):
+                inside = [r for r in regions if clip[0] <= r[0] and r[1] <= clip[1]]
+                again = self._decode_clips(audio, join_regions(inside, join_gap=0.0), common)
+                again_words = [w for s in again for w in s.words]
+                old = [w for w in words if clip[0] <= (w.start + w.end) / 2 <= clip[1]]
+                if len(again_words) > len(old):
+                    found = [s for s in found if not clip[0] <= (s.start + s.end) / 2 <= clip[1]] + again
+            found.sort(key=lambda s: s.start)
+        for s in found:
+            if progress:
+                progress(min(s.end, total), total)
+            yield s
+
+    def _decode_clips(self, audio: np.ndarray, clips: list[tuple[float, float]], common: dict) -> list[Segment]:
+        if not clips:
+            self.language = self.language or common["language"] or "en"
+            return []
+        timestamps = [{"start": start, "end": end} for start, end in clips]
+        segments, info = self._batched.transcribe(  # type: ignore[union-attr]
+            audio, batch_size=self.options.batch_size, clip_timestamps=timestamps, **{**common, "vad_filter": False}
+        )
+        self.language = info.language
+        return [_segment(s) for s in segments if _trusted(s)]
 
     def _check_language(self, language: str | None) -> str | None:
         if language in (None, "", "auto"):
@@ -203,6 +240,50 @@ class Transcriber:
                 "model, e.g. --model small."
             )
         return code
+
+
+def speech_regions(audio: np.ndarray, max_length: float = 30.0) -> list[tuple[float, float]]:
+    """Where Silero VAD hears speech, in seconds, each at most ``max_length`` long."""
+    from faster_whisper.vad import VadOptions, get_speech_timestamps
+
+    options = VadOptions(max_speech_duration_s=max_length, min_silence_duration_ms=160)
+    return [(r["start"] / SAMPLE_RATE, r["end"] / SAMPLE_RATE) for r in get_speech_timestamps(audio, options)]
+
+
+def join_regions(regions: list[tuple[float, float]], join_gap: float = 2.0,
+                 max_length: float = 30.0) -> list[tuple[float, float]]:
+    """Clips to decode: neighbouring regions joined while the pause between them is short.
+
+    Each clip is one contiguous piece of the recording of at most 30 s. faster-whisper's
+    batched pipeline, left to its own VAD, glues speech from either side of long pauses
+    into one window and, when a window overflows, loses the timing of the stretch that
+    opens the next one (``vad.collect_chunks``): speech after a pause came out misplaced
+    or not at all (bench/invented.py: a clip between two stretches of music vanished).
+    """
+    clips: list[tuple[float, float]] = []
+    for start, end in regions:
+        if clips and start - clips[-1][1] <= join_gap and end - clips[-1][0] <= max_length:
+            clips[-1] = (clips[-1][0], end)
+        else:
+            clips.append((start, end))
+    return clips
+
+
+def _sparse(clip: tuple[float, float], words: list[Word]) -> bool:
+    """A long clip with far fewer words than speech has: the decoder skipped some of it."""
+    start, end = clip
+    heard = sum(1 for w in words if start <= (w.start + w.end) / 2 <= end)
+    return end - start >= _SPARSE_MIN_LENGTH and heard < (end - start) * _SPARSE_WORDS_PER_SECOND
+
+
+_SPARSE_MIN_LENGTH = 6.0  # s
+_SPARSE_WORDS_PER_SECOND = 1.0  # read speech runs at 2-3; slow, halting speech near 1
+
+
+def _trusted(segment: object) -> bool:
+    """Whisper's own signs that a segment is speech it is sure of (as in its transcribe())."""
+    return (segment.no_speech_prob < 0.6 and segment.avg_logprob > -1.0  # type: ignore[attr-defined]
+            and segment.compression_ratio < 2.4)  # type: ignore[attr-defined]
 
 
 def _segment(s: object) -> Segment:
