@@ -147,3 +147,48 @@ def ffmpeg_available() -> bool:
         return subprocess.run(["ffmpeg", "-version"], capture_output=True).returncode == 0
     except FileNotFoundError:
         return False
+
+
+# --- signals that are not speech, for padding clips -----------------------------------------
+
+SR = SAMPLE_RATE
+
+
+def silence(seconds: float) -> np.ndarray:
+    return np.zeros(int(seconds * SR), np.float32)
+
+
+def white_noise(seconds: float, dbfs: float, seed: int = 0) -> np.ndarray:
+    """Gaussian white noise whose RMS is ``dbfs`` relative to full scale."""
+    rng = np.random.default_rng(seed)
+    rms = 10 ** (dbfs / 20)
+    return (rng.standard_normal(int(seconds * SR)) * rms).astype(np.float32)
+
+
+def music(seconds: float, dbfs: float = -20.0, seed: int = 0) -> np.ndarray:
+    """Music-like signal: a chord progression (triads plus bass) with harmonics, a
+    plucked attack/decay envelope per beat and a light vibrato; RMS at ``dbfs``."""
+    rng = np.random.default_rng(seed)
+    n = int(seconds * SR)
+    t = np.arange(n) / SR
+    out = np.zeros(n, np.float64)
+    # I–V–vi–IV in C, one chord per 2 s, 4 beats per chord
+    chords = [(60, 64, 67), (55, 59, 62), (57, 60, 64), (53, 57, 60)]
+    beat = 0.5
+    for k in range(int(np.ceil(seconds / beat))):
+        a, b = int(k * beat * SR), min(n, int((k + 1) * beat * SR) + SR // 4)
+        if a >= n:
+            break
+        seg_t = t[a:b] - t[a]
+        env = (1 - np.exp(-seg_t / 0.01)) * np.exp(-seg_t / 0.35)
+        chord = chords[(k // 4) % len(chords)]
+        notes = list(chord) + [chord[0] - 12]
+        if k % 2:  # a little melody on off-beats
+            notes.append(chord[int(rng.integers(0, 3))] + 12)
+        for m in notes:
+            f0 = 440 * 2 ** ((m - 69) / 12)
+            vib = 1 + 0.003 * np.sin(2 * np.pi * 5 * seg_t)
+            for h, amp in ((1, 1.0), (2, 0.5), (3, 0.3), (4, 0.15), (5, 0.08)):
+                out[a:b] += amp * env * np.sin(2 * np.pi * f0 * h * vib * seg_t)
+    out /= np.sqrt(np.mean(out ** 2)) + 1e-12
+    return (out * 10 ** (dbfs / 20)).astype(np.float32)

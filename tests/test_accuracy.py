@@ -75,3 +75,21 @@ def test_longform_stays_whole_and_monotonic(transcriber: Transcriber, tmp_path: 
     assert all(a.start <= b.start for a, b in zip(lines, lines[1:]))
     assert t.media.duration and abs(t.media.duration - spans[-1][1]) < 4
     assert corpus.wer(reference, t.text) <= 0.50
+
+
+@pytest.mark.parametrize("speaker", ["reader", "mfa"])
+def test_joined_input_reads_as_well_as_its_clips_alone(
+    transcriber: Transcriber, transcripts: dict[str, str], tmp_path: Path, speaker: str
+) -> None:
+    """Several minutes of one speaker with pauses of 0.5-3 s: nothing lost to the length."""
+    wav, reference, spans = corpus.longform(tmp_path / "long.wav", minutes=3.0, speaker=speaker)
+    base = corpus.reader_clips() if speaker == "reader" else corpus.mfa_author_clips()
+    parts = [base[i % len(base)] for i in range(len(spans))]  # as longform lays them out
+    alone = [(c.reference, transcripts[c.name]) for c in parts]
+    errors = sum(corpus.errors_and_words(r, h)[0] for r, h in alone)
+    words = sum(corpus.errors_and_words(r, h)[1] for r, h in alone)
+    media, _ = pipeline.load_media(str(wav))
+    t = pipeline.transcribe_media(media, wav, transcriber, pipeline.SilentReporter())
+    joined = corpus.wer(reference, t.text)
+    print(f"{speaker}: joined {joined:.3f}, clips alone {errors / words:.3f}")
+    assert joined <= errors / words + 0.02

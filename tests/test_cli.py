@@ -209,3 +209,13 @@ def test_auto_prefers_a_larger_model_already_in_the_cache(tmp_path: Path) -> Non
     assert proc.returncode == 0
     assert proc.stdout.splitlines()[0].split() == ["*", "small.en", str(snapshot)]
     assert "tiny.en (bundled)" in proc.stdout.splitlines()[1]
+
+
+def test_names_from_metadata_prime_the_decoder_unless_told_not_to(run, tmp_path: Path) -> None:
+    info = corpus.FIXTURES / "youtube/tubesync/JjQDik3yNhA.info.json"
+    primed = run("transcribe", str(JFK), "--info-json", str(info), "-f", "json", "-o", str(tmp_path / "a"))
+    plain = run("transcribe", str(JFK), "--info-json", str(info), "--no-prompt", "-f", "json", "-o", str(tmp_path / "b"))
+    assert primed.exit_code == plain.exit_code == 0
+    recorded = json.loads(next((tmp_path / "a").glob("*.json")).read_text())["prompt"]
+    assert recorded.startswith("hotwords: ") and "Miiverse" in recorded
+    assert json.loads(next((tmp_path / "b").glob("*.json")).read_text())["prompt"] is None

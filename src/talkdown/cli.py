@@ -137,6 +137,8 @@ def cli() -> None:
                    "(small.en, large-v3-turbo…) or a model folder.")
 @click.option("--language", default="auto", show_default=True, help="Spoken language code (en, de…) or auto.")
 @click.option("--vad/--no-vad", default=True, show_default=True, help="Skip silence with Silero VAD.")
+@click.option("--prompt/--no-prompt", default=True, show_default=True,
+              help="Prime the decoder with names from the title, tags and description (recorded in the JSON).")
 @click.option("--info-json", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="Metadata yt-dlp wrote (--write-info-json) for a local file; found beside it by default.")
 @click.option("--beam-size", type=click.IntRange(1, 10), default=5, show_default=True, help="Decoder beam width.")
@@ -145,7 +147,8 @@ def cli() -> None:
 @click.option("--threads", type=click.IntRange(0, 256), default=0, help="CPU threads (0: automatic).")
 @_speaker_options
 def transcribe(sources: tuple[str, ...], out_dir: str, formats: tuple[str, ...], model: str, language: str,
-               vad: bool, info_json: Path | None, beam_size: int, batch_size: int, threads: int, **speakers) -> None:
+               vad: bool, prompt: bool, info_json: Path | None, beam_size: int, batch_size: int, threads: int,
+               **speakers) -> None:
     """Transcribe URLs and local files to Markdown (and SRT, VTT, JSON, TXT).
 
     SOURCE is a video or audio URL (YouTube or any site yt-dlp supports) or a local
@@ -165,7 +168,7 @@ def transcribe(sources: tuple[str, ...], out_dir: str, formats: tuple[str, ...],
         formats=formats,
         info_json=info_json,
         transcribe=TranscribeOptions(model=model, language=language, vad=vad, beam_size=beam_size,
-                                     batch_size=batch_size, threads=threads),
+                                     batch_size=batch_size, threads=threads, prime=prompt),
     )
     written = failed = 0
     try:
@@ -214,9 +217,11 @@ def _date(_ctx: click.Context, _param: click.Parameter, value: str | None) -> st
 @click.option("--retry-failed", is_flag=True, help="Try failed items again now, without waiting for the back-off.")
 @click.option("--model", default="auto", show_default=True, envvar="TALKDOWN_MODEL", help="As for transcribe.")
 @click.option("--language", default="auto", show_default=True, help="Spoken language code or auto.")
+@click.option("--prompt/--no-prompt", default=True, show_default=True,
+              help="Prime the decoder with names from each item's metadata.")
 @_speaker_options
 def archive(sources: tuple[str, ...], root: Path, limit: int | None, since: str | None, jobs: int,
-            retry_failed: bool, model: str, language: str, **speakers) -> None:
+            retry_failed: bool, model: str, language: str, prompt: bool, **speakers) -> None:
     """Archive channels, playlists, podcast feeds, URL lists (.txt) or folders, and keep them up to date.
 
     Items already in the archive are skipped; the rest are transcribed newest first into
@@ -231,7 +236,7 @@ def archive(sources: tuple[str, ...], root: Path, limit: int | None, since: str 
     """
     names = speakers.get("speaker_names") or ()
     job = archiving.ArchiveJob(root=root, limit=limit, since=since, jobs=jobs, retry_failed=retry_failed,
-                               transcribe=TranscribeOptions(model=model, language=language),
+                               transcribe=TranscribeOptions(model=model, language=language, prime=prompt),
                                diarize=_diarize_options(speakers), speaker_names=names)
     counts = {"archived": 0, "skipped": 0, "failed": 0}
     total = [0]

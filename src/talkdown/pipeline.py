@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator, Protocol, Sequence
 
-from . import decode, diarize, fetch
+from . import decode, diarize, fetch, prime
 from .errors import Error, OutputError
 from .render import EXTENSIONS, render
 from .shape import rename_speakers, shape
@@ -101,7 +101,8 @@ def transcribe_media(
     if media.duration is None:
         media = dataclasses.replace(media, duration=round(total, 3))
     reporter.task(f"Transcribing {media.title}", total, "s")
-    segments = list(transcriber(audio, progress=lambda done, _total: reporter.update(done)))
+    names = prime.hotwords(media) if transcriber.options.prime else None
+    segments = list(transcriber(audio, progress=lambda done, _total: reporter.update(done), hotwords=names))
     reporter.done()
     turns: tuple = ()
     if speakers is not None:
@@ -109,7 +110,13 @@ def transcribe_media(
         turns = rename_speakers(diarize.diarize(audio, speakers), dict(speaker_names))
         reporter.done()
     return shape(media, segments, transcriber.info, language=transcriber.language,
-                 prompt=transcriber.options.initial_prompt, turns=turns)
+                 prompt=_prompt(transcriber.options.initial_prompt, names), turns=turns)
+
+
+def _prompt(initial_prompt: str | None, hotwords: str | None) -> str | None:
+    """What primed the decoder, as the transcript records it."""
+    parts = [f"initial prompt: {initial_prompt}" if initial_prompt else "", f"hotwords: {hotwords}" if hotwords else ""]
+    return "; ".join(p for p in parts if p) or None
 
 
 def download(media: Media, cache_dir: Path, reporter: Reporter) -> Path:

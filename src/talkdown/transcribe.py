@@ -52,6 +52,7 @@ class TranscribeOptions:
     compute_type: str = "int8"
     initial_prompt: str | None = None
     hotwords: str | None = None
+    prime: bool = True  # the pipeline passes names from each item's metadata as hotwords
     second_pass: bool = True  # batched: decode again, region by region, clips that lost words
 
 
@@ -161,8 +162,15 @@ class Transcriber:
     def multilingual(self) -> bool:
         return bool(self._model.model.is_multilingual)
 
-    def __call__(self, audio: np.ndarray, progress: Progress | None = None) -> Iterator[Segment]:
+    def __call__(self, audio: np.ndarray, progress: Progress | None = None,
+                 hotwords: str | None = None) -> Iterator[Segment]:
         """Transcribes 16 kHz mono samples, yielding segments as they are decoded.
+
+        Args:
+            audio: the samples.
+            progress: called with (seconds done, seconds in all).
+            hotwords: words to favour for this audio (names from its metadata), added to
+                the options' own.
 
         Raises:
             ModelError: the language is unknown or the model cannot do it.
@@ -176,7 +184,7 @@ class Transcriber:
             word_timestamps=True,
             vad_filter=o.vad,
             initial_prompt=o.initial_prompt,
-            hotwords=o.hotwords,
+            hotwords=", ".join(h for h in (o.hotwords, hotwords) if h) or None,
         )
         if self._batched is not None and o.vad:
             yield from self._batched_clips(audio, common, progress)
