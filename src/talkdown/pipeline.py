@@ -101,7 +101,7 @@ def transcribe_media(
     if media.duration is None:
         media = dataclasses.replace(media, duration=round(total, 3))
     reporter.task(f"Transcribing {media.title}", total, "s")
-    names = prime.hotwords(media) if transcriber.options.prime else None
+    names = prime.hotwords(media, transcriber.familiar) if transcriber.options.prime else None
     segments = list(transcriber(audio, progress=lambda done, _total: reporter.update(done), hotwords=names))
     reporter.done()
     turns: tuple = ()

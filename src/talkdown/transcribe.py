@@ -158,6 +158,10 @@ class Transcriber:
         )
         self.language: str | None = None
 
+    def familiar(self, word: str) -> bool:
+        """Whether the model's vocabulary holds ``word`` as one token (it knows it well)."""
+        return len(self._model.hf_tokenizer.encode(" " + word, add_special_tokens=False).ids) == 1
+
     @property
     def multilingual(self) -> bool:
         return bool(self._model.model.is_multilingual)
