@@ -10,7 +10,7 @@ ships, so a fresh install works offline.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib import metadata
 from pathlib import Path
 from typing import Callable, Iterator
@@ -53,7 +53,7 @@ class TranscribeOptions:
     initial_prompt: str | None = None
     hotwords: str | None = None
     prime: bool = True  # the pipeline passes names from each item's metadata as hotwords
-    second_pass: bool = True  # batched: decode again, region by region, clips that lost words
+    second_pass: bool = True  # batched: decode again, on their own, regions of speech that got no words
 
 
 @dataclass(frozen=True, slots=True)
@@ -206,28 +206,50 @@ class Transcriber:
             progress(total, total)
 
     def _batched_clips(self, audio: np.ndarray, common: dict, progress: Progress | None) -> Iterator[Segment]:
-        """Decodes VAD clips in batches; clips that come back with too few words are decoded
-        again region by region, and the version with more words is kept."""
+        """Decodes the speech packed into 30 s windows, in batches; regions of speech that
+        come back without words are decoded again on their own."""
         total = len(audio) / SAMPLE_RATE
         regions = speech_regions(audio)
-        clips = join_regions(regions)
-        found = self._decode_clips(audio, clips, common)
+        found = self._decode_packed(audio, regions, common)
         if self.options.second_pass:
             words = [w for s in found for w in s.words]
-            for clip in (c for c in clips if _sparse(c, words)):
-                inside = [r for r in regions if clip[0] <= r[0] and r[1] <= clip[1]]
-                again = self._decode_clips(audio, join_regions(inside, join_gap=0.0), common)
-                again_words = [w for s in again for w in s.words]
-                old = [w for w in words if clip[0] <= (w.start + w.end) / 2 <= clip[1]]
-                if len(again_words) > len(old):
-                    found = [s for s in found if not clip[0] <= (s.start + s.end) / 2 <= clip[1]] + again
+            clips = join_regions([r for r in regions if _lost(r, words)])
+            # One batched call for all; a clip that made no words the first time is often
+            # laughter or noise, where the decoder can loop to its token limit: cap it.
+            longest = max((end - start for start, end in clips), default=0.0)
+            redone = self._decode_clips(audio, clips, {**common, "max_new_tokens": int(8 * longest) + 16},
+                                        sure_only=True)
+            for clip in clips:
+                again = [s for s in redone if clip[0] <= (s.start + s.end) / 2 <= clip[1]]
+                old = [s for s in found if clip[0] <= (s.start + s.end) / 2 <= clip[1]]
+                if sum(len(s.words) for s in again) > sum(len(s.words) for s in old):
+                    found = [s for s in found if s not in old] + again
             found.sort(key=lambda s: s.start)
         for s in found:
             if progress:
                 progress(min(s.end, total), total)
             yield s
 
-    def _decode_clips(self, audio: np.ndarray, clips: list[tuple[float, float]], common: dict) -> list[Segment]:
+    def _decode_packed(self, audio: np.ndarray, regions: list[tuple[float, float]], common: dict) -> list[Segment]:
+        """As faster-whisper packs speech into windows, with each region's own time kept.
+
+        Its ``vad.collect_chunks`` drops the timing of the region that opens each new
+        window, so words after a pause came back misplaced or not at all; here every
+        region keeps its offset, and times are mapped back region by region.
+        """
+        packed, starts, offset = [], [], 0.0
+        for start, end in regions:
+            packed.append(audio[int(start * SAMPLE_RATE): int(end * SAMPLE_RATE)])
+            starts.append(offset)
+            offset += len(packed[-1]) / SAMPLE_RATE
+        if not packed:
+            return self._decode_clips(audio, [], common)
+        windows = join_regions([(p, p + (e - s)) for p, (s, e) in zip(starts, regions)], join_gap=float("inf"))
+        segments = self._decode_clips(np.concatenate(packed), windows, common)
+        return [_moved(s, starts, regions) for s in segments]
+
+    def _decode_clips(self, audio: np.ndarray, clips: list[tuple[float, float]], common: dict,
+                      sure_only: bool = False) -> list[Segment]:
         if not clips:
             self.language = self.language or common["language"] or "en"
             return []
@@ -236,7 +258,7 @@ class Transcriber:
             audio, batch_size=self.options.batch_size, clip_timestamps=timestamps, **{**common, "vad_filter": False}
         )
         self.language = info.language
-        return [_segment(s) for s in segments if _trusted(s)]
+        return [_segment(s) for s in segments if not sure_only or _trusted(s)]
 
     def _check_language(self, language: str | None) -> str | None:
         if language in (None, "", "auto"):
@@ -264,13 +286,12 @@ def speech_regions(audio: np.ndarray, max_length: float = 30.0) -> list[tuple[fl
 
 def join_regions(regions: list[tuple[float, float]], join_gap: float = 2.0,
                  max_length: float = 30.0) -> list[tuple[float, float]]:
-    """Clips to decode: neighbouring regions joined while the pause between them is short.
+    """Clips for a second pass: neighbouring regions joined while the pause between them
+    is short, each one contiguous piece of the recording of at most 30 s.
 
-    Each clip is one contiguous piece of the recording of at most 30 s. faster-whisper's
-    batched pipeline, left to its own VAD, glues speech from either side of long pauses
-    into one window and, when a window overflows, loses the timing of the stretch that
-    opens the next one (``vad.collect_chunks``): speech after a pause came out misplaced
-    or not at all (bench/invented.py: a clip between two stretches of music vanished).
+    Packed with speech from elsewhere, a region can come back empty (bench/invented.py:
+    five verses of a sonnet after another clip); decoded alone, with only its own
+    surroundings, it is heard.
     """
     clips: list[tuple[float, float]] = []
     for start, end in regions:
@@ -281,15 +302,34 @@ def join_regions(regions: list[tuple[float, float]], join_gap: float = 2.0,
     return clips
 
 
-def _sparse(clip: tuple[float, float], words: list[Word]) -> bool:
-    """A long clip with far fewer words than speech has: the decoder skipped some of it."""
-    start, end = clip
-    heard = sum(1 for w in words if start <= (w.start + w.end) / 2 <= end)
-    return end - start >= _SPARSE_MIN_LENGTH and heard < (end - start) * _SPARSE_WORDS_PER_SECOND
+def _lost(region: tuple[float, float], words: list[Word]) -> bool:
+    """Two seconds or more of speech that came back without a single word."""
+    start, end = region
+    return end - start >= 2.0 and not any(start <= (w.start + w.end) / 2 <= end for w in words)
 
 
-_SPARSE_MIN_LENGTH = 6.0  # s
-_SPARSE_WORDS_PER_SECOND = 1.0  # read speech runs at 2-3; slow, halting speech near 1
+def _moved(segment: Segment, starts: list[float], regions: list[tuple[float, float]]) -> Segment:
+    """A segment decoded from packed speech, with its times put back where they were said.
+
+    A word ends in the region it starts in: one whose end runs past the join into the
+    next region would otherwise stretch over the silence between them.
+    """
+    import bisect
+
+    def region(t: float) -> int:
+        return max(0, bisect.bisect_right(starts, t) - 1)
+
+    def original(t: float, i: int) -> float:
+        start, end = regions[i]
+        return round(min(max(start + (t - starts[i]), start), end), 3)
+
+    def word(w: Word) -> Word:
+        i = region(w.start)
+        return replace(w, start=original(w.start, i), end=original(w.end, i))
+
+    return replace(segment, words=tuple(word(w) for w in segment.words),
+                   start=original(segment.start, region(segment.start)),
+                   end=original(segment.end, region(segment.end)))
 
 
 def _trusted(segment: object) -> bool:
