@@ -244,7 +244,10 @@ class Transcriber:
             offset += len(packed[-1]) / SAMPLE_RATE
         if not packed:
             return self._decode_clips(audio, [], common)
-        windows = join_regions([(p, p + (e - s)) for p, (s, e) in zip(starts, regions)], join_gap=float("inf"))
+        # Spans from the samples actually cut: rounded region times could overrun the packed
+        # audio, which faster-whisper refuses (an assertion on a negative duration).
+        spans = [(p, p + len(chunk) / SAMPLE_RATE) for p, chunk in zip(starts, packed)]
+        windows = join_regions(spans, join_gap=float("inf"))
         segments = self._decode_clips(np.concatenate(packed), windows, common)
         return [_moved(s, starts, regions) for s in segments]
 
