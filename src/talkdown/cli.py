@@ -242,18 +242,18 @@ def archive(sources: tuple[str, ...], root: Path, limit: int | None, since: str 
     total = [0]
 
     def listed(listing: archiving.Listing) -> None:
-        total[0] = len(listing.todo)
+        total[0] = len(listing.todo) + len(listing.errors)
         _err.print(f"{len(listing.todo)} to transcribe, {len(listing.skipped)} already archived")
 
     try:
         for result in archiving.archive(sources, job, _RichReporter() if jobs == 1 else pipeline.SilentReporter(), listed):
             counts[result.status] += 1
+            step = f"[{counts['archived'] + counts['failed']}/{total[0]}]"
             if result.status == "archived":
-                done = counts["archived"] + counts["failed"] - 0
-                _err.print(f"[{done}/{total[0]}] archived {result.media.title}")
+                _err.print(f"{step} archived {result.media.title}")
                 click.echo(str(result.path))
             elif result.status == "failed":
-                _fail(f"{result.media.title}: {result.error}")
+                _fail(f"{step} {result.media.title}: {result.error}")
     except Error as e:
         _fail(str(e))
         sys.exit(1)
