@@ -487,3 +487,23 @@ def test_search_is_fast_over_2000_transcripts(catalog: Catalog) -> None:
         assert len(hits) == 20
     assert search(catalog, "serendipity", limit=100)[0].start == 35.0
     assert min(timings[0], timings[-1]) < 0.05, timings
+
+
+def test_reconcile_reads_only_json_files_no_row_names(tmp_path: Path) -> None:
+    """After a clean run, reconcile opens no transcript: big archives start at once."""
+    root = tmp_path
+    with Catalog(root / DB_NAME) as catalog:
+        for i in range(3):
+            t = make_transcript(["Hello there."], make_media(vid=f"v{i}", title=f"T{i}"))
+            paths = archive_paths(root, t.media)
+            write_atomic(paths.json, to_json(t))
+            write_atomic(paths.markdown, "# T\n")
+            catalog.record_done(t, paths.markdown, paths.json)
+        reads: list[str] = []
+
+        def loader(text: str):  # type: ignore[no-untyped-def]
+            reads.append(text)
+            return load_json(text)
+
+        assert catalog.reconcile(loader).restored == ()
+        assert reads == []

@@ -424,7 +424,12 @@ class Catalog:
         unrendered: list[Path] = []
         unreadable: list[str] = []
         done = self.done_ids()
+        # A JSON file a done row already names is accounted for: only orphans are read,
+        # so a run over an archive of thousands does not parse every transcript first.
+        known = {r[0] for r in self.db.execute("SELECT json_path FROM videos WHERE status = 'done'")}
         for json_path in self._json_files():
+            if self._relative(json_path) in known:
+                continue
             try:
                 transcript = loader(json_path.read_text(encoding="utf-8"))
             except (OSError, ValueError, KeyError, TypeError) as e:  # a broken file, not a bug here
