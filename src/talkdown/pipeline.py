@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator, Protocol, Sequence
@@ -100,15 +101,19 @@ def transcribe_media(
     total = len(audio) / decode.SAMPLE_RATE
     if media.duration is None:
         media = dataclasses.replace(media, duration=round(total, 3))
-    reporter.task(f"Transcribing {media.title}", total, "s")
     names = prime.hotwords(media, transcriber.familiar) if transcriber.options.prime else None
-    segments = list(transcriber(audio, progress=lambda done, _total: reporter.update(done), hotwords=names))
-    reporter.done()
-    turns: tuple = ()
-    if speakers is not None:
-        reporter.task(f"Finding speakers in {media.title}", None, "s")
-        turns = rename_speakers(diarize.diarize(audio, speakers), dict(speaker_names))
+    # Speakers are found beside the transcription: diarization's one torch thread uses the
+    # core time CTranslate2 leaves idle (it keeps 2 cores about 70 % busy, issue #6).
+    with ThreadPoolExecutor(1, thread_name_prefix="diarize") as pool:
+        found = pool.submit(diarize.diarize, audio, speakers) if speakers is not None else None
+        reporter.task(f"Transcribing {media.title}", total, "s")
+        segments = list(transcriber(audio, progress=lambda done, _total: reporter.update(done), hotwords=names))
         reporter.done()
+        turns: tuple = ()
+        if found is not None:
+            reporter.task(f"Finding speakers in {media.title}", None, "s")
+            turns = rename_speakers(found.result(), dict(speaker_names))
+            reporter.done()
     return shape(media, segments, transcriber.info, language=transcriber.language,
                  prompt=_prompt(transcriber.options.initial_prompt, names), turns=turns)
 
