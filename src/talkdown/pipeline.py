@@ -9,13 +9,13 @@ progress looks (a rich bar on a terminal, nothing in a pipe).
 from __future__ import annotations
 
 import dataclasses
-import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator, Protocol, Sequence
 
 from . import decode, diarize, fetch, prime
+from .cache import cache_dir
 from .errors import Error, OutputError
 from .render import EXTENSIONS, render
 from .shape import rename_speakers, shape
@@ -59,10 +59,8 @@ class Job:
 
 
 def default_cache_dir() -> Path:
-    """Where downloaded audio is kept between runs: $TALKDOWN_CACHE, else the XDG cache."""
-    if env := os.environ.get("TALKDOWN_CACHE"):
-        return Path(env)
-    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "talkdown"
+    """Where downloaded audio is kept between runs."""
+    return cache_dir()
 
 
 @dataclass(frozen=True, slots=True)
