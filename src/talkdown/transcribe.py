@@ -280,11 +280,69 @@ class Transcriber:
 
 
 def speech_regions(audio: np.ndarray, max_length: float = 30.0) -> list[tuple[float, float]]:
-    """Where Silero VAD hears speech, in seconds, each at most ``max_length`` long."""
+    """Where Silero VAD hears speech, in seconds, each at most ``max_length`` long.
+
+    Silero's memory of a long stretch of music dulls it to the speech that follows (JFK
+    after 30 s of chords lost its first 4 s, issue #3), so every pause of
+    ``_FRESH_GAP`` s or more is heard again in ``_FRESH_WINDOW`` s pieces, each with a
+    fresh state; what they find inside the pause is added.
+    """
     from faster_whisper.vad import VadOptions, get_speech_timestamps
 
     options = VadOptions(max_speech_duration_s=max_length, min_silence_duration_ms=160)
-    return [(r["start"] / SAMPLE_RATE, r["end"] / SAMPLE_RATE) for r in get_speech_timestamps(audio, options)]
+
+    def heard(start: float, end: float) -> list[tuple[float, float]]:
+        piece = audio[int(start * SAMPLE_RATE) : int(end * SAMPLE_RATE)]
+        return [(float(start + r["start"] / SAMPLE_RATE), float(start + r["end"] / SAMPLE_RATE))
+                for r in get_speech_timestamps(piece, options)]
+
+    total = len(audio) / SAMPLE_RATE
+    found = heard(0.0, total)
+    extra: list[tuple[float, float]] = []
+    edges = [0.0] + [t for region in found for t in region] + [total]
+    for gap_start, gap_end in zip(edges[::2], edges[1::2]):
+        if gap_end - gap_start >= _FRESH_GAP:
+            # pieces run on past the pause: the dulling lasts into the speech after it
+            for t in np.arange(gap_start, gap_end, _FRESH_STEP):
+                extra += heard(float(t), min(float(t) + _FRESH_WINDOW, total))
+    return sorted(found + _outside(_union(extra, max_length), found))
+
+
+_FRESH_GAP = 8.0  # s of no speech after which Silero is asked again, fresh
+_FRESH_WINDOW = 8.0
+_FRESH_STEP = 4.0
+
+
+def _outside(spans: list[tuple[float, float]], taken: list[tuple[float, float]],
+             shortest: float = 0.25) -> list[tuple[float, float]]:
+    """The parts of ``spans`` that no ``taken`` span covers, at least ``shortest`` s long."""
+    out = []
+    for a, b in spans:
+        for c, d in taken:
+            if c < b and d > a:
+                if c - a >= shortest:
+                    out.append((a, c))
+                a = max(a, d)
+            if a >= b:
+                break
+        if b - a >= shortest:
+            out.append((a, b))
+    return out
+
+
+def _union(spans: list[tuple[float, float]], max_length: float) -> list[tuple[float, float]]:
+    """Overlapping spans merged, none longer than ``max_length``."""
+    out: list[tuple[float, float]] = []
+    for a, b in sorted(spans):
+        if out and a <= out[-1][1]:
+            start, end = out[-1]
+            if b - start <= max_length:
+                out[-1] = (start, max(b, end))
+                continue
+            a = end
+        if b > a:
+            out.append((a, b))
+    return out
 
 
 def join_regions(regions: list[tuple[float, float]], join_gap: float = 2.0,
