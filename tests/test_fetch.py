@@ -14,7 +14,7 @@ import pytest
 from yt_dlp.utils import DownloadError
 
 from localweb import Server, serve
-from talkdown import fetch
+from talkdown import fetch, info
 from talkdown.errors import FetchError
 from talkdown.types import Chapter
 
@@ -99,7 +99,7 @@ def test_info_json_maps_to_media(
     path = YOUTUBE / name
     video_id = path.name.removesuffix(".info.json")
 
-    media = fetch.load_info_json(path)
+    media = info.load_info_json(path)
 
     assert media.id == f"youtube:{video_id}"
     assert media.video_id == video_id
@@ -124,7 +124,7 @@ def test_info_json_maps_to_media(
 
 
 def test_info_json_tags_and_language():
-    media = fetch.load_info_json(YOUTUBE / "vido" / "rg7Fvvl3taU.info.json")
+    media = info.load_info_json(YOUTUBE / "vido" / "rg7Fvvl3taU.info.json")
     assert media.tags[:3] == ("HTML", "CSS", "kevin powell")
     assert media.language == "en"
     assert media.chapters[0] == Chapter("Introduction", 0.0, 61.0)
@@ -132,37 +132,37 @@ def test_info_json_tags_and_language():
 
 def test_media_from_info_dates_and_fallbacks():
     base = {"id": "clip", "extractor_key": "Generic", "webpage_url": "http://127.0.0.1:9/clip.flac"}
-    assert fetch.media_from_info({**base, "release_date": "20230102"}).upload_date == "2023-01-02"
-    assert fetch.media_from_info({**base, "timestamp": 1672653600}).upload_date == "2023-01-02"
-    media = fetch.media_from_info({**base, "description": None, "tags": None, "chapters": None})
+    assert info.media_from_info({**base, "release_date": "20230102"}).upload_date == "2023-01-02"
+    assert info.media_from_info({**base, "timestamp": 1672653600}).upload_date == "2023-01-02"
+    media = info.media_from_info({**base, "description": None, "tags": None, "chapters": None})
     assert media.id == "generic:clip"
     assert media.title == "clip"
     assert media.upload_date is None
     assert (media.description, media.tags, media.chapters) == ("", (), ())
     assert media.channel == "127.0.0.1"
-    assert fetch.media_from_info({**base, "playlist_title": "A Feed"}).channel == "A Feed"
+    assert info.media_from_info({**base, "playlist_title": "A Feed"}).channel == "A Feed"
 
 
 def test_load_info_json_errors(tmp_path: Path):
     with pytest.raises(FetchError, match="Could not read"):
-        fetch.load_info_json(tmp_path / "missing.info.json")
+        info.load_info_json(tmp_path / "missing.info.json")
     bad = tmp_path / "bad.info.json"
     bad.write_text("{not json", encoding="utf-8")
     with pytest.raises(FetchError, match="is not a JSON file"):
-        fetch.load_info_json(bad)
+        info.load_info_json(bad)
     other = tmp_path / "other.info.json"
     other.write_text(json.dumps([1, 2]), encoding="utf-8")
     with pytest.raises(FetchError, match="not a yt-dlp info file"):
-        fetch.load_info_json(other)
+        info.load_info_json(other)
 
 
 def test_find_info_json(tmp_path: Path):
     video = tmp_path / "Talk [abc].webm"
     video.write_bytes(b"")
-    assert fetch.find_info_json(video) is None
-    info = tmp_path / "Talk [abc].info.json"
-    info.write_text("{}", encoding="utf-8")
-    assert fetch.find_info_json(video) == info
+    assert info.find_info_json(video) is None
+    sidecar = tmp_path / "Talk [abc].info.json"
+    sidecar.write_text("{}", encoding="utf-8")
+    assert info.find_info_json(video) == sidecar
 
 
 @pytest.mark.parametrize(
@@ -178,7 +178,7 @@ def test_find_info_json(tmp_path: Path):
     ],
 )
 def test_is_url(source: str, expected: bool):
-    assert fetch.is_url(source) is expected
+    assert info.is_url(source) is expected
 
 
 # --- a real yt-dlp against a server on 127.0.0.1 --------------------------------------
@@ -247,7 +247,7 @@ def test_download_audio_writes_the_file_once(server: Server, tmp_path: Path):
 
 
 def test_download_audio_without_resolve(server: Server, tmp_path: Path):
-    media = fetch.media_from_info(
+    media = info.media_from_info(
         {"id": "clip", "extractor_key": "Generic", "webpage_url": f"{server.base}/clip.flac"}
     )
     path = fetch.download_audio(media, tmp_path)
@@ -321,7 +321,7 @@ def test_http_404(server: Server):
 
 
 def test_download_of_a_missing_file(server: Server, tmp_path: Path):
-    media = fetch.media_from_info(
+    media = info.media_from_info(
         {"id": "gone", "extractor_key": "Generic", "webpage_url": f"{server.base}/gone.mp3"}
     )
     with pytest.raises(FetchError, match=r"\(HTTP 404\)"):

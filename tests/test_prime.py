@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import corpus
 from factories import media
-from talkdown import fetch
+from talkdown import info
 from talkdown.parse import parse_markdown
 from talkdown.prime import hotwords, names
 
@@ -20,7 +20,7 @@ def test_the_fixtures_names_come_out_and_its_furniture_does_not() -> None:
 
 
 def test_real_info_json_names() -> None:
-    m = fetch.load_info_json(corpus.FIXTURES / "youtube/tubesync/JjQDik3yNhA.info.json")
+    m = info.load_info_json(corpus.FIXTURES / "youtube/tubesync/JjQDik3yNhA.info.json")
     assert {"Miiverse", "Mental Outlaw"} <= set(names(m))
 
 

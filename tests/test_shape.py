@@ -6,7 +6,7 @@ import pytest
 
 import corpus
 from factories import media, words
-from talkdown import fetch
+from talkdown.info import load_info_json
 from talkdown.render import render
 from talkdown.shape import LineOptions, build_lines, description_chapters, shape
 from talkdown.types import Chapter, ModelInfo, Segment, Word
@@ -94,7 +94,7 @@ def _speech_every(seconds: float, until: float) -> list[Segment]:
 
 @pytest.mark.parametrize("info", ["vido/o1JgW_4MTWI.info.json", "vido/rg7Fvvl3taU.info.json"])
 def test_info_json_chapters_become_headings_at_the_right_lines(info: str) -> None:
-    m = fetch.load_info_json(corpus.FIXTURES / "youtube" / info)
+    m = load_info_json(corpus.FIXTURES / "youtube" / info)
     t = shape(m, _speech_every(7.0, m.duration or 0), MODEL)
     titled = [s for s in t.sections if s.title]
     assert [s.title for s in titled] == [c.title for c in m.chapters]

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator, Sequence
 
-from . import fetch, pipeline
+from . import info, pipeline
 from .errors import Error
 from .parse import parse_markdown
 from .render import read_json, render
@@ -65,7 +65,9 @@ class Listing:
 
 
 def _list_source(source: str, limit: int | None) -> Iterator[Media]:
-    if fetch.is_url(source):
+    from . import fetch  # lazily: yt-dlp is not needed to transcribe a local file
+
+    if info.is_url(source):
         yield from fetch.entries(source, limit)
         return
     path = Path(source).expanduser()
@@ -132,6 +134,8 @@ def _recover(catalog: Catalog, root: Path) -> None:
 def _prepare(media: Media, cache_dir: Path) -> tuple[Media, Path]:
     if media.path:
         return media, Path(media.path)
+    from . import fetch
+
     if media.url and not media.title:
         media = fetch.resolve(media.url)
     return media, fetch.download_audio(media, cache_dir / "audio")
