@@ -13,8 +13,9 @@ import numpy as np
 import pytest
 
 import corpus
-from talkdown import pipeline
+from talkdown import pipeline, transcribe
 from talkdown.transcribe import Transcriber
+from talkdown.types import Segment, Word
 
 PADDING = {
     "silence": lambda s: corpus.silence(s),
@@ -69,3 +70,21 @@ def test_padding_costs_the_speech_nothing(transcriber: Transcriber, tmp_path: Pa
     # Measured: 0.110 (silence) and 0.117 (noise) against 0.090 alone, i.e. 3-4 of 145 words.
     # Chords: 0.17 before pauses were heard again, fresh.
     assert corpus.wer(reference, transcript.text) <= alone + 0.03
+
+
+def test_speech_missed_after_a_long_pause_is_found_on_a_fresh_listen() -> None:
+    jfk = corpus.decode16k(corpus.clip("jfk").audio)
+    audio = np.concatenate([corpus.music(30.0, -20.0), jfk, corpus.music(30.0, -20.0)]).astype(np.float32)
+    regions = transcribe.speech_regions(audio)
+    assert regions[0][0] > 30.5  # Silero, dulled by the music, hears JFK late
+    (start, end), = transcribe.unheard_speech(audio, regions)
+    assert 29.5 <= start <= 30.5 and end >= regions[0][1]  # from his first word, into the speech it knew
+
+
+def test_words_replaced_in_a_span_leave_the_rest_of_their_segment_whole() -> None:
+    words = (Word(1.0, 1.4, " one"), Word(5.0, 5.4, " two"), Word(9.0, 9.4, " three"))
+    segment = Segment(1.0, 9.4, " one two three", words)
+    (left,) = transcribe._without([segment], 4.0, 6.0)
+    assert left.words == (words[0], words[2]) and left.text == " one three"
+    assert (left.start, left.end) == (1.0, 9.4)
+    assert transcribe._without([Segment(4.5, 5.5, " two", (words[1],))], 4.0, 6.0) == []

@@ -207,23 +207,30 @@ class Transcriber:
 
     def _batched_clips(self, audio: np.ndarray, common: dict, progress: Progress | None) -> Iterator[Segment]:
         """Decodes the speech packed into 30 s windows, in batches; regions of speech that
-        come back without words are decoded again on their own."""
+        come back without words, or that Silero hears only when asked again after a long
+        pause, are decoded on their own."""
         total = len(audio) / SAMPLE_RATE
         regions = speech_regions(audio)
         found = self._decode_packed(audio, regions, common)
         if self.options.second_pass:
             words = [w for s in found for w in s.words]
-            clips = join_regions([r for r in regions if _lost(r, words)])
+            # Speech heard only on a second listen is decoded here, alone: packed with the
+            # rest it shifted every later window and cost 2 WER points on halting speech.
+            clips = join_regions(_union([r for r in regions if _lost(r, words)] + unheard_speech(audio, regions), 30.0))
             # One batched call for all; a clip that made no words the first time is often
             # laughter or noise, where the decoder can loop to its token limit: cap it.
             longest = max((end - start for start, end in clips), default=0.0)
             redone = self._decode_clips(audio, clips, {**common, "max_new_tokens": int(8 * longest) + 16},
                                         sure_only=True)
-            for clip in clips:
-                again = [s for s in redone if clip[0] <= (s.start + s.end) / 2 <= clip[1]]
-                old = [s for s in found if clip[0] <= (s.start + s.end) / 2 <= clip[1]]
-                if sum(len(s.words) for s in again) > sum(len(s.words) for s in old):
-                    found = [s for s in found if s not in old] + again
+            for start, end in clips:
+                again = [s for s in redone if start <= (s.start + s.end) / 2 <= end]
+                # Old words out to the neighbouring regions: those in the pauses beside the clip
+                # came from inside it, misplaced (JFK after music, issue #3). Words, not
+                # segments: a packed window's segment can run on to a region beyond the clip.
+                lo = max((b for a, b in regions if b <= start), default=0.0)
+                hi = min((a for a, b in regions if a >= end), default=total)
+                if sum(len(s.words) for s in again) > len(_within([w for s in found for w in s.words], lo, hi)):
+                    found = _without(found, lo, hi) + again
             found.sort(key=lambda s: s.start)
         for s in found:
             if progress:
@@ -280,32 +287,53 @@ class Transcriber:
 
 
 def speech_regions(audio: np.ndarray, max_length: float = 30.0) -> list[tuple[float, float]]:
-    """Where Silero VAD hears speech, in seconds, each at most ``max_length`` long.
+    """Where Silero VAD hears speech, in seconds, each at most ``max_length`` long."""
+    return _heard(audio, 0.0, len(audio) / SAMPLE_RATE, max_length)
 
-    Silero's memory of a long stretch of music dulls it to the speech that follows (JFK
-    after 30 s of chords lost its first 4 s, issue #3), so every pause of
-    ``_FRESH_GAP`` s or more is heard again in ``_FRESH_WINDOW`` s pieces, each with a
-    fresh state; what they find inside the pause is added.
+
+def unheard_speech(audio: np.ndarray, regions: list[tuple[float, float]],
+                   max_length: float = 30.0) -> list[tuple[float, float]]:
+    """Speech that Silero missed after a long pause, outside ``regions``.
+
+    Its memory of a long stretch of music dulls it to the speech that follows (JFK after
+    30 s of chords lost its first 4 s, issue #3), so every pause of ``_FRESH_GAP`` s or
+    more is heard again in ``_FRESH_WINDOW`` s pieces, each with a fresh state, running
+    on past the pause, where the dulling lasts.
     """
+    total = len(audio) / SAMPLE_RATE
+    found: list[tuple[float, float]] = []
+    edges = [0.0] + [t for region in regions for t in region] + [total]
+    for gap_start, gap_end in zip(edges[::2], edges[1::2]):
+        if gap_end - gap_start >= _FRESH_GAP:
+            for t in np.arange(gap_start, gap_end, _FRESH_STEP):
+                found += _heard(audio, float(t), min(float(t) + _FRESH_WINDOW, total), max_length)
+    # Slivers beside known speech are edges heard differently, not speech missed: alone, a
+    # 0.4 s one in noise was decoded as "Yes!" (issue #3).
+    missed = [c for c in join_regions(_outside(_union(found, max_length), regions)) if c[1] - c[0] >= 1.0]
+    return [_grown(clip, regions, max_length) for clip in missed]
+
+
+def _grown(clip: tuple[float, float], regions: list[tuple[float, float]], max_length: float) -> tuple[float, float]:
+    """``clip`` with the speech regions it runs into (pauses under 2 s), up to ``max_length``:
+    decoded alone, a sentence cut at the clip's edge lost its words there ("your")."""
+    start, end = clip
+    for a, b in sorted(regions):
+        if end <= a < end + 2.0 and b - start <= max_length:
+            end = b
+    for a, b in sorted(regions, reverse=True):
+        if start - 2.0 < b <= start and end - a <= max_length:
+            start = a
+    return start, end
+
+
+def _heard(audio: np.ndarray, start: float, end: float, max_length: float) -> list[tuple[float, float]]:
+    """Silero's speech regions in ``audio[start:end]`` (seconds), heard from a fresh state."""
     from faster_whisper.vad import VadOptions, get_speech_timestamps
 
     options = VadOptions(max_speech_duration_s=max_length, min_silence_duration_ms=160)
-
-    def heard(start: float, end: float) -> list[tuple[float, float]]:
-        piece = audio[int(start * SAMPLE_RATE) : int(end * SAMPLE_RATE)]
-        return [(float(start + r["start"] / SAMPLE_RATE), float(start + r["end"] / SAMPLE_RATE))
-                for r in get_speech_timestamps(piece, options)]
-
-    total = len(audio) / SAMPLE_RATE
-    found = heard(0.0, total)
-    extra: list[tuple[float, float]] = []
-    edges = [0.0] + [t for region in found for t in region] + [total]
-    for gap_start, gap_end in zip(edges[::2], edges[1::2]):
-        if gap_end - gap_start >= _FRESH_GAP:
-            # pieces run on past the pause: the dulling lasts into the speech after it
-            for t in np.arange(gap_start, gap_end, _FRESH_STEP):
-                extra += heard(float(t), min(float(t) + _FRESH_WINDOW, total))
-    return sorted(found + _outside(_union(extra, max_length), found))
+    piece = audio[int(start * SAMPLE_RATE) : int(end * SAMPLE_RATE)]
+    return [(float(start + r["start"] / SAMPLE_RATE), float(start + r["end"] / SAMPLE_RATE))
+            for r in get_speech_timestamps(piece, options)]
 
 
 _FRESH_GAP = 8.0  # s of no speech after which Silero is asked again, fresh
@@ -361,6 +389,22 @@ def join_regions(regions: list[tuple[float, float]], join_gap: float = 2.0,
         else:
             clips.append((start, end))
     return clips
+
+
+def _within(words: list[Word], start: float, end: float) -> list[Word]:
+    return [w for w in words if start <= (w.start + w.end) / 2 <= end]
+
+
+def _without(segments: list[Segment], start: float, end: float) -> list[Segment]:
+    """The segments with their words from ``start`` to ``end`` taken out; emptied ones dropped."""
+    out = []
+    for s in segments:
+        kept = tuple(w for w in s.words if not start <= (w.start + w.end) / 2 <= end)
+        if len(kept) == len(s.words) and (kept or not start <= (s.start + s.end) / 2 <= end):
+            out.append(s)
+        elif kept:
+            out.append(replace(s, start=kept[0].start, end=kept[-1].end, text="".join(w.text for w in kept), words=kept))
+    return out
 
 
 def _lost(region: tuple[float, float], words: list[Word]) -> bool:
