@@ -290,3 +290,7 @@ def test_a_failed_export_warns_and_gives_no_model(tmp_path: Path, monkeypatch: p
     with pytest.warns(UserWarning, match="Could not export broken to ONNX .RuntimeError: Exporting the operator"):
         assert dz._cached_onnx("broken", export) is None
     assert not list((tmp_path / "models").glob("broken*"))
+
+
+def test_embedding_windows_never_start_before_the_audio() -> None:
+    assert dz._subsegments([(0.2, 1.0), (2.8, 3.0)]) == [(0.0, 1.0), (1.5, 3.0)]

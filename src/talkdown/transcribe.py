@@ -296,16 +296,16 @@ def unheard_speech(audio: np.ndarray, regions: list[tuple[float, float]],
     """Speech that Silero missed after a long pause, outside ``regions``.
 
     Its memory of a long stretch of music dulls it to the speech that follows (JFK after
-    30 s of chords lost its first 4 s, issue #3), so every pause of ``_FRESH_GAP`` s or
-    more is heard again in ``_FRESH_WINDOW`` s pieces, each with a fresh state, running
-    on past the pause, where the dulling lasts.
+    30 s of chords lost its first 4 s, issue #3), so the last ``_FRESH_TAIL`` s of every
+    pause of ``_FRESH_GAP`` s or more is heard again in ``_FRESH_WINDOW`` s pieces, each
+    with a fresh state, running on past the pause, where the dulling lasts.
     """
     total = len(audio) / SAMPLE_RATE
     found: list[tuple[float, float]] = []
     edges = [0.0] + [t for region in regions for t in region] + [total]
     for gap_start, gap_end in zip(edges[::2], edges[1::2]):
         if gap_end - gap_start >= _FRESH_GAP:
-            for t in np.arange(gap_start, gap_end, _FRESH_STEP):
+            for t in np.arange(max(gap_start, gap_end - _FRESH_TAIL), gap_end, _FRESH_STEP):
                 found += _heard(audio, float(t), min(float(t) + _FRESH_WINDOW, total), max_length)
     # Slivers beside known speech are edges heard differently, not speech missed: alone, a
     # 0.4 s one in noise was decoded as "Yes!" (issue #3).
@@ -339,6 +339,7 @@ def _heard(audio: np.ndarray, start: float, end: float, max_length: float) -> li
 _FRESH_GAP = 8.0  # s of no speech after which Silero is asked again, fresh
 _FRESH_WINDOW = 8.0
 _FRESH_STEP = 4.0
+_FRESH_TAIL = 16.0  # s; all of each pause cost 1 s per 20 minutes of meeting and found no more
 
 
 def _outside(spans: list[tuple[float, float]], taken: list[tuple[float, float]],
