@@ -294,3 +294,16 @@ def test_a_failed_export_warns_and_gives_no_model(tmp_path: Path, monkeypatch: p
 
 def test_embedding_windows_never_start_before_the_audio() -> None:
     assert dz._subsegments([(0.2, 1.0), (2.8, 3.0)]) == [(0.0, 1.0), (1.5, 3.0)]
+
+
+@needs_models
+def test_more_speakers_asked_for_than_the_speech_can_hold_is_no_crash() -> None:
+    # was a ValueError from numpy (argmax of an empty eigen-gap list)
+    turns = diarize(decode16k(CORPUS / "pyannote-sample" / "sample.wav"), DiarizeOptions(min_speakers=40))
+    assert sum(t.end - t.start for t in turns) > 15.0
+
+
+@needs_models
+def test_max_speakers_one_holds_for_a_short_clip_too() -> None:
+    audio = decode16k(CORPUS / "faster-whisper-stereo" / "stereo_diarization.wav")
+    assert {t.speaker for t in diarize(audio, DiarizeOptions(max_speakers=1))} == {"Speaker 1"}

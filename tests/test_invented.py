@@ -88,3 +88,16 @@ def test_words_replaced_in_a_span_leave_the_rest_of_their_segment_whole() -> Non
     assert left.words == (words[0], words[2]) and left.text == " one three"
     assert (left.start, left.end) == (1.0, 9.4)
     assert transcribe._without([Segment(4.5, 5.5, " two", (words[1],))], 4.0, 6.0) == []
+
+
+def test_two_missed_stretches_in_one_pause_both_keep_their_words(transcriber: Transcriber, monkeypatch) -> None:
+    """Each stretch heard on a fresh listen replaces only old words up to its neighbours."""
+    jfk = corpus.decode16k(corpus.clip("jfk").audio)
+    audio = np.concatenate([corpus.silence(20.0), jfk[: 16_000 * 4], corpus.silence(3.0), jfk[16_000 * 5 :],
+                            corpus.silence(20.0)]).astype(np.float32)
+    first, second = (20.0, 24.0), (27.0, 33.0)
+    monkeypatch.setattr(transcribe, "speech_regions", lambda audio, max_length=30.0: [])
+    monkeypatch.setattr(transcribe, "unheard_speech", lambda audio, regions, max_length=30.0: [first, second])
+    words = [w for s in transcriber(audio) for w in s.words]
+    assert any(first[0] <= w.start < first[1] for w in words)
+    assert any(second[0] <= w.start < second[1] for w in words)

@@ -65,9 +65,9 @@ class Listing:
 
 
 def _list_source(source: str, limit: int | None) -> Iterator[Media]:
-    from . import fetch  # lazily: yt-dlp is not needed to transcribe a local file
-
     if info.is_url(source):
+        from . import fetch  # lazily: a folder of local files needs no yt-dlp
+
         yield from fetch.entries(source, limit)
         return
     path = Path(source).expanduser()
@@ -75,6 +75,8 @@ def _list_source(source: str, limit: int | None) -> Iterator[Media]:
         for file in sorted(p for p in path.rglob("*") if p.suffix.lower() in MEDIA_SUFFIXES):
             yield pipeline.load_media(str(file))[0]
     elif path.suffix.lower() == ".txt" and path.is_file():
+        from . import fetch
+
         for url in path.read_text(encoding="utf-8").split():
             if not url.startswith("#"):
                 yield from fetch.entries(url, limit)

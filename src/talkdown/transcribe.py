@@ -219,17 +219,18 @@ class Transcriber:
             clips = join_regions(_union([r for r in regions if _lost(r, words)] + unheard_speech(audio, regions), 30.0))
             # One batched call for all; a clip that made no words the first time is often
             # laughter or noise, where the decoder can loop to its token limit: cap it.
+            # (224 at most: with the prompt, Whisper allows 448 tokens.)
             longest = max((end - start for start, end in clips), default=0.0)
-            redone = self._decode_clips(audio, clips, {**common, "max_new_tokens": int(8 * longest) + 16},
-                                        sure_only=True)
-            for start, end in clips:
+            cap = min(int(8 * longest) + 16, 224)
+            redone = self._decode_clips(audio, clips, {**common, "max_new_tokens": cap}, sure_only=True)
+            for i, (start, end) in enumerate(clips):
                 again = [s for s in redone if start <= (s.start + s.end) / 2 <= end]
-                # Old words out to the neighbouring regions: those in the pauses beside the clip
-                # came from inside it, misplaced (JFK after music, issue #3). Words, not
-                # segments: a packed window's segment can run on to a region beyond the clip.
-                lo = max((b for a, b in regions if b <= start), default=0.0)
-                hi = min((a for a, b in regions if a >= end), default=total)
-                if sum(len(s.words) for s in again) > len(_within([w for s in found for w in s.words], lo, hi)):
+                # Old words out to the neighbouring regions or clips: those in the pauses beside
+                # the clip came from inside it, misplaced (JFK after music, issue #3). Words,
+                # not segments: a packed window's segment can run on to a region beyond it.
+                lo = max([b for a, b in regions if b <= start] + [clips[i - 1][1] if i else 0.0])
+                hi = min([a for a, b in regions if a >= end] + [clips[i + 1][0] if i + 1 < len(clips) else total])
+                if sum(len(s.words) for s in again) > len(_within(words, lo, hi)):
                     found = _without(found, lo, hi) + again
             found.sort(key=lambda s: s.start)
         for s in found:
