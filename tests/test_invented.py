@@ -101,3 +101,9 @@ def test_two_missed_stretches_in_one_pause_both_keep_their_words(transcriber: Tr
     words = [w for s in transcriber(audio) for w in s.words]
     assert any(first[0] <= w.start < first[1] for w in words)
     assert any(second[0] <= w.start < second[1] for w in words)
+
+
+def test_overlapping_regions_join_into_clips_that_do_not_overlap() -> None:
+    spans = [(10.0, 18.0), (0.0, 8.0), (4.0, 12.0), (14.0, 40.0)]
+    assert transcribe.join_regions(spans, join_gap=0.0) == [(0.0, 18.0), (18.0, 40.0)]
+    assert transcribe.join_regions([(0.0, 2.0), (3.0, 5.0), (9.0, 10.0)]) == [(0.0, 5.0), (9.0, 10.0)]

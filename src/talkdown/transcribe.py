@@ -216,7 +216,7 @@ class Transcriber:
             words = [w for s in found for w in s.words]
             # Speech heard only on a second listen is decoded here, alone: packed with the
             # rest it shifted every later window and cost 2 WER points on halting speech.
-            clips = join_regions(_union([r for r in regions if _lost(r, words)] + unheard_speech(audio, regions), 30.0))
+            clips = join_regions([r for r in regions if _lost(r, words)] + unheard_speech(audio, regions))
             # One batched call for all; a clip that made no words the first time is often
             # laughter or noise, where the decoder can loop to its token limit: cap it.
             # (224 at most: with the prompt, Whisper allows 448 tokens.)
@@ -310,7 +310,8 @@ def unheard_speech(audio: np.ndarray, regions: list[tuple[float, float]],
                 found += _heard(audio, float(t), min(float(t) + _FRESH_WINDOW, total), max_length)
     # Slivers beside known speech are edges heard differently, not speech missed: alone, a
     # 0.4 s one in noise was decoded as "Yes!" (issue #3).
-    missed = [c for c in join_regions(_outside(_union(found, max_length), regions)) if c[1] - c[0] >= 1.0]
+    heard = join_regions(found, join_gap=0.0, max_length=max_length)
+    missed = [c for c in join_regions(_outside(heard, regions)) if c[1] - c[0] >= 1.0]
     return [_grown(clip, regions, max_length) for clip in missed]
 
 
@@ -360,35 +361,22 @@ def _outside(spans: list[tuple[float, float]], taken: list[tuple[float, float]],
     return out
 
 
-def _union(spans: list[tuple[float, float]], max_length: float) -> list[tuple[float, float]]:
-    """Overlapping spans merged, none longer than ``max_length``."""
-    out: list[tuple[float, float]] = []
-    for a, b in sorted(spans):
-        if out and a <= out[-1][1]:
-            start, end = out[-1]
-            if b - start <= max_length:
-                out[-1] = (start, max(b, end))
-                continue
-            a = end
-        if b > a:
-            out.append((a, b))
-    return out
-
-
 def join_regions(regions: list[tuple[float, float]], join_gap: float = 2.0,
                  max_length: float = 30.0) -> list[tuple[float, float]]:
-    """Clips for a second pass: neighbouring regions joined while the pause between them
-    is short, each one contiguous piece of the recording of at most 30 s.
+    """Clips for a second pass: neighbouring (or overlapping) regions joined while the pause
+    between them is short, each one contiguous piece of the recording of at most 30 s.
 
     Packed with speech from elsewhere, a region can come back empty (bench/invented.py:
     five verses of a sonnet after another clip); decoded alone, with only its own
     surroundings, it is heard.
     """
     clips: list[tuple[float, float]] = []
-    for start, end in regions:
-        if clips and start - clips[-1][1] <= join_gap and end - clips[-1][0] <= max_length:
-            clips[-1] = (clips[-1][0], end)
-        else:
+    for start, end in sorted(regions):
+        if clips and start - clips[-1][1] <= join_gap and max(end, clips[-1][1]) - clips[-1][0] <= max_length:
+            clips[-1] = (clips[-1][0], max(end, clips[-1][1]))
+            continue
+        start = max(start, clips[-1][1]) if clips else start  # overlapping regions, clips that do not
+        if end > start:
             clips.append((start, end))
     return clips
 
