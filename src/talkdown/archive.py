@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator, Sequence
 
-from . import info, pipeline
+from . import cache, info, pipeline
 from .errors import Error
 from .parse import parse_markdown
 from .render import read_json, render
@@ -42,7 +42,7 @@ class ArchiveJob:
     transcribe: TranscribeOptions = TranscribeOptions()
     diarize: DiarizeOptions | None = None
     speaker_names: tuple[tuple[str, str], ...] = ()
-    cache_dir: Path = dataclasses.field(default_factory=pipeline.default_cache_dir)
+    cache_dir: Path = dataclasses.field(default_factory=cache.cache_dir)
 
 
 @dataclass(frozen=True, slots=True)

