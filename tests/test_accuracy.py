@@ -77,9 +77,7 @@ def test_longform_stays_whole_and_monotonic(transcriber: Transcriber, tmp_path: 
     assert corpus.wer(reference, t.text) <= 0.50
 
 
-# Not yet for the MFA author's halting clips: 3 minutes of them joined read at 0.379
-# against 0.345 one by one, the same as faster-whisper's own batched pipeline gives.
-@pytest.mark.parametrize("speaker", ["reader"])
+@pytest.mark.parametrize("speaker", ["reader", "mfa"])
 def test_joined_input_reads_as_well_as_its_clips_alone(
     transcriber: Transcriber, transcripts: dict[str, str], tmp_path: Path, speaker: str
 ) -> None:

@@ -213,10 +213,15 @@ class Transcriber:
         regions = speech_regions(audio)
         found = self._decode_packed(audio, regions, common)
         if self.options.second_pass:
+            piled = _piled([w for s in found for w in s.words])
+            found = _without_words(found, piled)
             words = [w for s in found for w in s.words]
-            # Speech heard only on a second listen is decoded here, alone: packed with the
-            # rest it shifted every later window and cost 2 WER points on halting speech.
-            clips = join_regions([r for r in regions if _lost(r, words)] + unheard_speech(audio, regions))
+            # Regions that lost their words or held piled ones, and speech heard only on a
+            # second listen, are decoded here, alone: packed with the rest, the last shifted
+            # every later window and cost 2 WER points on halting speech.
+            doubtful = [r for r in join_regions(regions, join_gap=0.3) if _lost(r, words)]
+            doubtful += [r for r in regions if _within(piled, *r)]
+            clips = join_regions(doubtful + unheard_speech(audio, regions))
             # One batched call for all; a clip that made no words the first time is often
             # laughter or noise, where the decoder can loop to its token limit: cap it.
             # (224 at most: with the prompt, Whisper allows 448 tokens.)
@@ -232,7 +237,7 @@ class Transcriber:
                 hi = min([a for a, b in regions if a >= end] + [clips[i + 1][0] if i + 1 < len(clips) else total])
                 if sum(len(s.words) for s in again) > len(_within(words, lo, hi)):
                     found = _without(found, lo, hi) + again
-            found.sort(key=lambda s: s.start)
+            found = _in_time_order(found)
         for s in found:
             if progress:
                 progress(min(s.end, total), total)
@@ -312,7 +317,7 @@ def unheard_speech(audio: np.ndarray, regions: list[tuple[float, float]],
     # 0.4 s one in noise was decoded as "Yes!" (issue #3).
     heard = join_regions(found, join_gap=0.0, max_length=max_length)
     missed = [c for c in join_regions(_outside(heard, regions)) if c[1] - c[0] >= 1.0]
-    return [_grown(clip, regions, max_length) for clip in missed]
+    return [_grown(clip, regions, min(max_length, _GROWN_MAX)) for clip in missed]
 
 
 def _grown(clip: tuple[float, float], regions: list[tuple[float, float]], max_length: float) -> tuple[float, float]:
@@ -338,10 +343,11 @@ def _heard(audio: np.ndarray, start: float, end: float, max_length: float) -> li
             for r in get_speech_timestamps(piece, options)]
 
 
-_FRESH_GAP = 8.0  # s of no speech after which Silero is asked again, fresh
+_FRESH_GAP = 5.0  # s of no speech after which Silero is asked again; at 8 s, falsetto after 2 s of it went unheard
 _FRESH_WINDOW = 8.0
 _FRESH_STEP = 4.0
 _FRESH_TAIL = 16.0  # s; all of each pause cost 1 s per 20 minutes of meeting and found no more
+_GROWN_MAX = 15.0  # s; grown to 30 s, a clip re-decoded 25 s of words the first pass had right
 
 
 def _outside(spans: list[tuple[float, float]], taken: list[tuple[float, float]],
@@ -389,18 +395,65 @@ def _without(segments: list[Segment], start: float, end: float) -> list[Segment]
     """The segments with their words from ``start`` to ``end`` taken out; emptied ones dropped."""
     out = []
     for s in segments:
-        kept = tuple(w for w in s.words if not start <= (w.start + w.end) / 2 <= end)
-        if len(kept) == len(s.words) and (kept or not start <= (s.start + s.end) / 2 <= end):
-            out.append(s)
-        elif kept:
-            out.append(replace(s, start=kept[0].start, end=kept[-1].end, text="".join(w.text for w in kept), words=kept))
+        kept = [w for w in s.words if not start <= (w.start + w.end) / 2 <= end]
+        if kept or not (s.words or start <= (s.start + s.end) / 2 <= end):
+            out.append(_with_words(s, kept))
     return out
 
 
-def _lost(region: tuple[float, float], words: list[Word]) -> bool:
-    """Two seconds or more of speech that came back without a single word."""
+def _with_words(segment: Segment, words: list[Word]) -> Segment:
+    """``segment`` holding only ``words``, from the first to the last."""
+    if len(words) == len(segment.words):
+        return segment
+    return replace(segment, start=words[0].start, end=words[-1].end,
+                   text="".join(w.text for w in words).strip(), words=tuple(words))
+
+
+def _piled(words: list[Word], least: int = 3) -> list[Word]:
+    """Words in runs of ``least`` or more given no time at one instant: the alignment found
+    no sound for them. Packed halting speech ("Montreal forced aligner" again and again)
+    made the decoder repeat a phrase it had heard, 13 words at 93.88 s (issue #3)."""
+    out: list[Word] = []
+    run: list[Word] = []
+    for w in [*words, None]:
+        if w is not None and w.end - w.start < 0.01 and (not run or abs(w.start - run[0].start) < 0.01):
+            run.append(w)
+            continue
+        if len(run) >= least:
+            out += run
+        run = [w] if w is not None and w.end - w.start < 0.01 else []
+    return out
+
+
+def _without_words(segments: list[Segment], gone: list[Word]) -> list[Segment]:
+    """The segments without the ``gone`` words (the same objects); emptied ones dropped."""
+    ids = {id(w) for w in gone}
+    kept = [(s, [w for w in s.words if id(w) not in ids]) for s in segments]
+    return [_with_words(s, words) for s, words in kept if words or not s.words]
+
+
+def _in_time_order(segments: list[Segment]) -> list[Segment]:
+    """The segments cut where another's words fall between theirs, so that words read in
+    time order: a packed window's segment spans every region in it, and a clip decoded
+    again sits inside that span (its words were read after the window's, issue #3)."""
+    timed = sorted([(w.start, i, w) for i, s in enumerate(segments) for w in s.words]
+                   + [(s.start, i, None) for i, s in enumerate(segments) if not s.words], key=lambda t: t[:2])
+    runs: list[tuple[int, list[Word]]] = []
+    for _, i, w in timed:
+        if not (runs and runs[-1][0] == i):
+            runs.append((i, []))
+        if w is not None:
+            runs[-1][1].append(w)
+    return [_with_words(segments[i], words) for i, words in runs]
+
+
+def _lost(region: tuple[float, float], words: list[Word], longest: float = 2.0) -> bool:
+    """Whether ``longest`` s or more of the speech came back without a word: one word at its
+    edge hid 12 s of a sonnet lost after JFK (bench/invented.py "clean", issue #3)."""
     start, end = region
-    return end - start >= 2.0 and not any(start <= (w.start + w.end) / 2 <= end for w in words)
+    inside = sorted((w for w in words if w.end > start and w.start < end), key=lambda w: w.start)
+    edges = [start] + [t for w in inside for t in (w.start, w.end)] + [end]
+    return any(b - a >= longest for a, b in zip(edges[::2], edges[1::2]))
 
 
 def _moved(segment: Segment, starts: list[float], regions: list[tuple[float, float]]) -> Segment:
