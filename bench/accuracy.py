@@ -115,6 +115,10 @@ def _tokens(text: str) -> list[str]:
     return corpus.normalise(text).split()
 
 
+def _secs(t: float | None) -> str:
+    return "(none)" if t is None else f"{t:.2f}"
+
+
 def sonnet_lines(label: str, result, offset: float = 0.0) -> list[list[object]]:
     """Maps each hypothesis line's first word to a verse of sonnet 1 and compares its start."""
     verses = corpus.sonnet_verses()
@@ -160,11 +164,12 @@ def sonnet_lines(label: str, result, offset: float = 0.0) -> list[list[object]]:
         first = next((i for i, (vv, k) in enumerate(ref_verse) if vv == v), None)
         h = inv.get(first)
         if h is None:
-            vrows.append([label, v, vtext[:40], f"{a:.2f}–{b:.2f}", "(first word missed)", "", "", f"{onsets[v]:.2f}", ""])
+            vrows.append([label, v, vtext[:40], f"{a:.2f}–{b:.2f}", "(first word missed)", "", "", _secs(onsets[v]), ""])
             continue
         s = words[hyp_word[h]][0]
         vrows.append([label, v, vtext[:40], f"{a:.2f}–{b:.2f}", f"{s:.2f}", f"{abs(s - a):.2f}",
-                      "yes" if a - 0.1 <= s <= (a + b) / 2 else "**no**", f"{onsets[v]:.2f}", f"{abs(s - onsets[v]):.2f}"])
+                      "yes" if a - 0.1 <= s <= (a + b) / 2 else "**no**", _secs(onsets[v]),
+                      "" if onsets[v] is None else f"{abs(s - onsets[v]):.2f}"])
     return rows, vrows
 
 

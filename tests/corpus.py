@@ -204,9 +204,9 @@ def sonnet_verses(name: str = "p001") -> list[tuple[float, float, str]]:
         return [(float(r[1]), float(r[2]), r[3]) for r in csv.reader(f)]
 
 
-def voice_onsets(name: str = "p001") -> list[float]:
-    """Where the voice is heard in each verse's interval: the first 10 ms step from which
-    50 ms of 25 ms frames stay 12 dB or more above the recording's quietest tenth."""
+def voice_onsets(name: str = "p001") -> list[float | None]:
+    """Where the voice is heard in each verse's interval (None: nowhere): the first 10 ms
+    step from which 50 ms of 25 ms frames stay 12 dB or more above the quietest tenth."""
     audio = decode16k(clip(name).audio)
     hop, frame = 160, 400
     power = np.array([np.mean(audio[i : i + frame] ** 2) for i in range(0, len(audio) - frame, hop)])
@@ -214,8 +214,6 @@ def voice_onsets(name: str = "p001") -> list[float]:
     loud = db >= np.percentile(db, 10) + 12
     out = []
     for start, end, _ in sonnet_verses(name):
-        i = int(start * 100)
-        while i < min(int(end * 100), len(loud) - 5) and not loud[i : i + 5].all():
-            i += 1
-        out.append(i / 100)
+        steps = range(int(start * 100), min(int(end * 100), len(loud) - 5))
+        out.append(next((i / 100 for i in steps if loud[i : i + 5].all()), None))
     return out

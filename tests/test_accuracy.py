@@ -55,8 +55,8 @@ def test_lines_end_at_sentence_ends(transcriber: Transcriber) -> None:
     verses = corpus.sonnet_verses()
     onsets = corpus.voice_onsets()
     for line in lines:
-        assert any(abs(line.start - onset) <= 0.5 for onset in onsets), line
-        assert any(s - 0.5 <= line.start <= (s + e) / 2 for s, e, _ in verses), line
+        assert any(s - 0.5 <= line.start <= (s + e) / 2 and abs(line.start - onset) <= 0.5
+                   for (s, e, _), onset in zip(verses, onsets) if onset is not None), line
 
 
 def test_decode_matches_duration() -> None:

@@ -339,3 +339,23 @@ def test_diarizing_does_not_import_torch(tmp_path: Path) -> None:
     for _ in range(2):  # the first run may export the models, which needs torch
         out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout
     assert out.split() == ["2", "False"]
+
+
+@needs_models
+@pytest.mark.parametrize("probs", [
+    [], [0.9], [0.55] * 20, [0.0, 0.6, 0.6, 0.6, 0.6, 0.6, 0.6, 0.6, 0.6, 0.6, 0.6],
+    [0.9] * 12 + [0.4] * 6 + [0.9] * 12 + [0.35] * 6 + [0.9] * 12,  # at the lower thresholds
+    [0.9] * 10 + [0.1] * 2 + [0.9] * 10 + [0.1] * 3 + [0.9] * 10 + [0.1] * 4 + [0.9] * 10,  # pauses about 100 ms
+    [0.9] * 8 + [0.1] * 8,  # speech too short to keep
+])
+@pytest.mark.parametrize("threshold", [0.55, 0.5])
+def test_silero_speech_rules_are_silero_vads(probs: list[float], threshold: float) -> None:
+    """Thresholds compared in float32, short pauses bridged, padding met halfway, speech to the end."""
+    from silero_vad import get_speech_timestamps_from_probs
+
+    from talkdown import silero
+
+    probs32 = np.asarray(probs, np.float32)
+    for length in (len(probs) * 512, len(probs) * 512 - 300):
+        theirs = get_speech_timestamps_from_probs(list(probs32), threshold=threshold, audio_length_samples=length)
+        assert silero.speech(probs32, length, threshold=threshold) == [(r["start"], r["end"]) for r in theirs]

@@ -126,9 +126,10 @@ def test_a_word_at_its_edge_does_not_hide_lost_speech() -> None:
     """12 s of a sonnet came back without words after JFK; one word at the region's end
     had made it look heard (bench/invented.py "clean")."""
     edge = [Word(26.73, 26.74, " But")]
-    assert transcribe._lost((14.35, 26.74), edge)
+    assert transcribe._wordless([(14.35, 26.74)], edge) == [(14.35, 26.73)]
     spoken = [Word(14.5 + i, 15.3 + i, " word") for i in range(12)]
-    assert not transcribe._lost((14.35, 26.74), spoken + edge)
+    assert transcribe._wordless([(14.35, 26.74)], spoken + edge) == []
+    assert transcribe._wordless([(13.0, 16.0), (10.0, 13.0)], spoken[:2]) == [(10.0, 13.0)]
 
 
 def test_a_clip_decoded_again_reads_in_its_place_inside_a_packed_segment() -> None:
@@ -142,3 +143,11 @@ def test_a_clip_decoded_again_reads_in_its_place_inside_a_packed_segment() -> No
     assert [w.start for w in words] == sorted(w.start for w in words) and len(words) == 6
     assert [(s.start, s.end) for s in ordered] == [(42.9, 48.0), (53.2, 56.2), (60.0, 106.2)]
     assert ordered[0].text == "And bottle." and ordered[1] is again
+
+
+def test_segments_that_touch_are_not_cut_into_pieces() -> None:
+    """Windows decoded side by side can overlap by a word's edge; that is not an insertion."""
+    first = Segment(10.0, 16.2, "One two.", (Word(10.0, 12.0, " One"), Word(15.7, 16.2, " two.")))
+    second = Segment(16.0, 18.0, "Three.", (Word(16.0, 18.0, " Three."),))
+    wordless = Segment(20.0, 21.0, "", ())
+    assert transcribe._in_time_order([second, wordless, first]) == [first, second, wordless]

@@ -31,19 +31,22 @@ def model_path() -> Path | None:
 
 
 def probabilities(session: Any, audio: np.ndarray) -> np.ndarray:
-    """Speech probability of each 32 ms frame, the LSTM state carried across calls."""
+    """Speech probability of each 32 ms frame, the LSTM state carried across calls; built a
+    block at a time, so 3 hours cost no more than 16 s beyond the samples themselves."""
     frames = -(-len(audio) // _FRAME)
-    padded = np.zeros(frames * _FRAME, np.float32)
-    padded[: len(audio)] = audio
-    padded = padded.reshape(frames, _FRAME)
-    context = np.zeros((frames, _CONTEXT), np.float32)
-    context[1:] = padded[:-1, -_CONTEXT:]
-    heard = np.concatenate([context, padded], axis=1)
     h = np.zeros((1, 1, 128), np.float32)
     c = np.zeros((1, 1, 128), np.float32)
+    before = np.zeros(_CONTEXT, np.float32)
     out = [np.zeros(0, np.float32)]
-    for i in range(0, frames, _BLOCK):
-        probs, h, c = session.run(["speech_probs", "hn", "cn"], {"input": heard[i : i + _BLOCK], "h": h, "c": c})
+    for first in range(0, frames, _BLOCK):
+        count = min(_BLOCK, frames - first)
+        frame = np.zeros((count, _FRAME), np.float32)
+        samples = audio[first * _FRAME : (first + count) * _FRAME]
+        frame.reshape(-1)[: len(samples)] = samples
+        context = np.concatenate([before[None, :], frame[:-1, -_CONTEXT:]])
+        before = frame[-1, -_CONTEXT:].copy()
+        block = np.concatenate([context, frame], axis=1)
+        probs, h, c = session.run(["speech_probs", "hn", "cn"], {"input": block, "h": h, "c": c})
         out.append(probs.reshape(-1))
     return np.concatenate(out)
 
@@ -53,7 +56,9 @@ def speech(probs: np.ndarray, length: int, threshold: float = 0.5, min_speech_ms
     """Speech regions in samples: silero-vad's ``get_speech_timestamps_from_probs`` with no
     maximum speech length. Speech starts at ``threshold`` and ends after ``min_silence_ms``
     below ``threshold - 0.15``; regions are padded by ``pad_ms`` each side, meeting halfway."""
-    negative = max(threshold - 0.15, 0.01)
+    # Compared as silero-vad does under NumPy 2: in float32, the probabilities' type.
+    negative = float(np.float32(max(threshold - 0.15, 0.01)))
+    threshold = float(np.float32(threshold))
     min_speech = SAMPLE_RATE * min_speech_ms / 1000
     min_silence = SAMPLE_RATE * min_silence_ms / 1000
     pad = SAMPLE_RATE * pad_ms / 1000

@@ -206,42 +206,47 @@ class Transcriber:
             progress(total, total)
 
     def _batched_clips(self, audio: np.ndarray, common: dict, progress: Progress | None) -> Iterator[Segment]:
-        """Decodes the speech packed into 30 s windows, in batches; regions of speech that
-        come back without words, or that Silero hears only when asked again after a long
-        pause, are decoded on their own."""
+        """Decodes the speech packed into 30 s windows, in batches, then (``second_pass``)
+        decodes alone what the packing got wrong."""
         total = len(audio) / SAMPLE_RATE
         regions = speech_regions(audio)
         found = self._decode_packed(audio, regions, common)
         if self.options.second_pass:
-            piled = _piled([w for s in found for w in s.words])
-            found = _without_words(found, piled)
-            words = [w for s in found for w in s.words]
-            # Regions that lost their words or held piled ones, and speech heard only on a
-            # second listen, are decoded here, alone: packed with the rest, the last shifted
-            # every later window and cost 2 WER points on halting speech.
-            doubtful = [r for r in join_regions(regions, join_gap=0.3) if _lost(r, words)]
-            doubtful += [r for r in regions if _within(piled, *r)]
-            clips = join_regions(doubtful + unheard_speech(audio, regions))
-            # One batched call for all; a clip that made no words the first time is often
-            # laughter or noise, where the decoder can loop to its token limit: cap it.
-            # (224 at most: with the prompt, Whisper allows 448 tokens.)
-            longest = max((end - start for start, end in clips), default=0.0)
-            cap = min(int(8 * longest) + 16, 224)
-            redone = self._decode_clips(audio, clips, {**common, "max_new_tokens": cap}, sure_only=True)
-            for i, (start, end) in enumerate(clips):
-                again = [s for s in redone if start <= (s.start + s.end) / 2 <= end]
-                # Old words out to the neighbouring regions or clips: those in the pauses beside
-                # the clip came from inside it, misplaced (JFK after music, issue #3). Words,
-                # not segments: a packed window's segment can run on to a region beyond it.
-                lo = max([b for a, b in regions if b <= start] + [clips[i - 1][1] if i else 0.0])
-                hi = min([a for a, b in regions if a >= end] + [clips[i + 1][0] if i + 1 < len(clips) else total])
-                if sum(len(s.words) for s in again) > len(_within(words, lo, hi)):
-                    found = _without(found, lo, hi) + again
-            found = _in_time_order(found)
+            found = self._second_pass(audio, regions, found, common)
         for s in found:
             if progress:
                 progress(min(s.end, total), total)
             yield s
+
+    def _second_pass(self, audio: np.ndarray, regions: list[tuple[float, float]], found: list[Segment],
+                     common: dict) -> list[Segment]:
+        """Speech decoded again, alone: stretches of 2 s or more that came back without words,
+        regions where words were piled at one instant (dropped: the alignment found no sound
+        for them), and speech Silero hears only when asked again after a pause. Packed with
+        the rest, these shifted every later window and cost 2 WER points on halting speech."""
+        total = len(audio) / SAMPLE_RATE
+        piled = _piled([w for s in found for w in s.words])
+        found = _without_words(found, piled)
+        words = sorted((w for s in found for w in s.words), key=lambda w: w.start)
+        silent = [r for r in regions if _overlaps(r, _wordless(join_regions(regions, join_gap=0.3), words))]
+        doubtful = [_grown(c, regions, _GROWN_MAX) for c in join_regions(silent, join_gap=0.3)]
+        doubtful += [r for r in regions if _within(piled, *r)]
+        clips = join_regions(doubtful + unheard_speech(audio, regions))
+        # One batched call for all. A clip can be laughter or noise, where the decoder can
+        # loop to its token limit: cap it (224 at most: with the prompt, Whisper allows 448).
+        longest = max((end - start for start, end in clips), default=0.0)
+        cap = min(int(8 * longest) + 16, 224)
+        redone = self._decode_clips(audio, clips, {**common, "max_new_tokens": cap}, sure_only=True)
+        for i, (start, end) in enumerate(clips):
+            again = [s for s in redone if start <= (s.start + s.end) / 2 <= end]
+            # Old words out to the neighbouring regions or clips: those in the pauses beside
+            # the clip came from inside it, misplaced (JFK after music, issue #3). Words,
+            # not segments: a packed window's segment can run on to a region beyond it.
+            lo = max([b for a, b in regions if b <= start] + [clips[i - 1][1] if i else 0.0])
+            hi = min([a for a, b in regions if a >= end] + [clips[i + 1][0] if i + 1 < len(clips) else total])
+            if sum(len(s.words) for s in again) > len(_within(words, lo, hi)):
+                found = _without(found, lo, hi) + again
+        return _in_time_order(found)
 
     def _decode_packed(self, audio: np.ndarray, regions: list[tuple[float, float]], common: dict) -> list[Segment]:
         """As faster-whisper packs speech into windows, with each region's own time kept.
@@ -433,27 +438,42 @@ def _without_words(segments: list[Segment], gone: list[Word]) -> list[Segment]:
 
 
 def _in_time_order(segments: list[Segment]) -> list[Segment]:
-    """The segments cut where another's words fall between theirs, so that words read in
-    time order: a packed window's segment spans every region in it, and a clip decoded
-    again sits inside that span (its words were read after the window's, issue #3)."""
-    timed = sorted([(w.start, i, w) for i, s in enumerate(segments) for w in s.words]
-                   + [(s.start, i, None) for i, s in enumerate(segments) if not s.words], key=lambda t: t[:2])
-    runs: list[tuple[int, list[Word]]] = []
-    for _, i, w in timed:
-        if not (runs and runs[-1][0] == i):
-            runs.append((i, []))
-        if w is not None:
-            runs[-1][1].append(w)
-    return [_with_words(segments[i], words) for i, words in runs]
+    """The segments in time order, each cut where another starts inside it: a packed
+    window's segment spans every region in it, and a clip decoded again sits inside that
+    span (read after it, its words came out of order, issue #3)."""
+    import bisect
+
+    starts = sorted(s.start for s in segments)
+    pieces = []
+    for s in segments:
+        cuts = starts[bisect.bisect_right(starts, s.start) : bisect.bisect_left(starts, s.end)]
+        if not cuts or not s.words:
+            pieces.append(s)
+            continue
+        groups: dict[int, list[Word]] = {}
+        for w in s.words:
+            groups.setdefault(bisect.bisect_right(cuts, w.start), []).append(w)
+        pieces += [_with_words(s, group) for _, group in sorted(groups.items())]
+    return sorted(pieces, key=lambda p: p.start)
 
 
-def _lost(region: tuple[float, float], words: list[Word], longest: float = 2.0) -> bool:
-    """Whether ``longest`` s or more of the speech came back without a word: one word at its
-    edge hid 12 s of a sonnet lost after JFK (bench/invented.py "clean", issue #3)."""
-    start, end = region
-    inside = sorted((w for w in words if w.end > start and w.start < end), key=lambda w: w.start)
-    edges = [start] + [t for w in inside for t in (w.start, w.end)] + [end]
-    return any(b - a >= longest for a, b in zip(edges[::2], edges[1::2]))
+def _wordless(spans: list[tuple[float, float]], words: list[Word], longest: float = 2.0) -> list[tuple[float, float]]:
+    """Stretches of ``spans``, ``longest`` s or more, that no word (sorted by start) covers: one
+    word at a region's edge had hidden 12 s of a sonnet lost after JFK (bench/invented.py
+    "clean", issue #3)."""
+    import bisect
+
+    starts = [w.start for w in words]
+    out = []
+    for a, b in spans:
+        inside = [w for w in words[bisect.bisect_left(starts, a - 30.0) : bisect.bisect_left(starts, b)] if w.end > a]
+        edges = [a] + [t for w in inside for t in (w.start, w.end)] + [b]
+        out += [(x, y) for x, y in zip(edges[::2], edges[1::2]) if y - x >= longest]
+    return out
+
+
+def _overlaps(span: tuple[float, float], others: list[tuple[float, float]]) -> bool:
+    return any(a < span[1] and b > span[0] for a, b in others)
 
 
 def _moved(segment: Segment, starts: list[float], regions: list[tuple[float, float]]) -> Segment:
