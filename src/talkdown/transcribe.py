@@ -9,6 +9,7 @@ ships, so a fresh install works offline.
 
 from __future__ import annotations
 
+import bisect
 import os
 from dataclasses import dataclass, replace
 from importlib import metadata
@@ -441,8 +442,6 @@ def _in_time_order(segments: list[Segment]) -> list[Segment]:
     """The segments in time order, each cut where another starts inside it: a packed
     window's segment spans every region in it, and a clip decoded again sits inside that
     span (read after it, its words came out of order, issue #3)."""
-    import bisect
-
     starts = sorted(s.start for s in segments)
     pieces = []
     for s in segments:
@@ -461,8 +460,6 @@ def _wordless(spans: list[tuple[float, float]], words: list[Word], longest: floa
     """Stretches of ``spans``, ``longest`` s or more, that no word (sorted by start) covers: one
     word at a region's edge had hidden 12 s of a sonnet lost after JFK (bench/invented.py
     "clean", issue #3)."""
-    import bisect
-
     starts = [w.start for w in words]
     out = []
     for a, b in spans:
@@ -482,8 +479,6 @@ def _moved(segment: Segment, starts: list[float], regions: list[tuple[float, flo
     A word ends in the region it starts in: one whose end runs past the join into the
     next region would otherwise stretch over the silence between them.
     """
-    import bisect
-
     def region(t: float) -> int:
         return max(0, bisect.bisect_right(starts, t) - 1)
 
