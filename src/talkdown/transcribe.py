@@ -349,7 +349,8 @@ def _heard(audio: np.ndarray, start: float, end: float, max_length: float) -> li
             for r in get_speech_timestamps(piece, options)]
 
 
-_FRESH_GAP = 5.0  # s of no speech after which Silero is asked again; at 8 s, falsetto after 2 s of it went unheard
+# s of no speech after which Silero is asked again; at 8 s, falsetto 2 s after speech went unheard
+_FRESH_GAP = 5.0
 _FRESH_WINDOW = 8.0
 _FRESH_STEP = 4.0
 _FRESH_TAIL = 16.0  # s; all of each pause cost 1 s per 20 minutes of meeting and found no more
@@ -399,10 +400,19 @@ def _within(words: list[Word], start: float, end: float) -> list[Word]:
 
 def _without(segments: list[Segment], start: float, end: float) -> list[Segment]:
     """The segments with their words from ``start`` to ``end`` taken out; emptied ones dropped."""
+    def inside(t: float) -> bool:
+        return start <= t <= end
+
+    kept = _keeping(segments, lambda w: not inside((w.start + w.end) / 2))
+    return [s for s in kept if s.words or not inside((s.start + s.end) / 2)]
+
+
+def _keeping(segments: list[Segment], keep: Callable[[Word], bool]) -> list[Segment]:
+    """The segments with only the words ``keep`` accepts; those left without any dropped."""
     out = []
     for s in segments:
-        kept = [w for w in s.words if not start <= (w.start + w.end) / 2 <= end]
-        if kept or not (s.words or start <= (s.start + s.end) / 2 <= end):
+        kept = [w for w in s.words if keep(w)]
+        if kept or not s.words:
             out.append(_with_words(s, kept))
     return out
 
@@ -422,20 +432,20 @@ def _piled(words: list[Word], least: int = 3) -> list[Word]:
     out: list[Word] = []
     run: list[Word] = []
     for w in [*words, None]:
-        if w is not None and w.end - w.start < 0.01 and (not run or abs(w.start - run[0].start) < 0.01):
+        instant = w is not None and w.end - w.start < 0.01
+        if instant and (not run or abs(w.start - run[0].start) < 0.01):
             run.append(w)
             continue
         if len(run) >= least:
             out += run
-        run = [w] if w is not None and w.end - w.start < 0.01 else []
+        run = [w] if instant else []
     return out
 
 
 def _without_words(segments: list[Segment], gone: list[Word]) -> list[Segment]:
     """The segments without the ``gone`` words (the same objects); emptied ones dropped."""
     ids = {id(w) for w in gone}
-    kept = [(s, [w for w in s.words if id(w) not in ids]) for s in segments]
-    return [_with_words(s, words) for s, words in kept if words or not s.words]
+    return _keeping(segments, lambda w: id(w) not in ids)
 
 
 def _in_time_order(segments: list[Segment]) -> list[Segment]:
