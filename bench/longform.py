@@ -8,6 +8,10 @@ with the same settings, (c) openai-whisper 20231117 beam 5 on the same tiny.en w
 Prints audio s, wall s, real-time factor, ratio to (c), peak RSS and WER.
 
     .venv/bin/python bench/longform.py [--minutes 5] [--speaker mfa|reader|both] [--repeat 3] [--variants]
+        [--against DIR]
+
+``--against DIR`` also runs talkdown from another checkout (``git worktree add /tmp/base
+HEAD``), interleaved with the rest: before/after figures from one run.
 """
 
 from __future__ import annotations
@@ -48,8 +52,9 @@ print(model.transcribe(audio, beam_size=5, best_of=5, fp16=False, language="en")
 """
 
 
-def talkdown(wav: Path, out: Path, *flags: str) -> tuple:
-    m = measure([str(REPO / ".venv/bin/talkdown"), "transcribe", str(wav), "-f", "json", "-o", str(out), *flags])
+def talkdown(wav: Path, out: Path, *flags: str, src: Path | None = None) -> tuple:
+    env = {"PYTHONPATH": str(src / "src")} if src else None
+    m = measure([str(REPO / ".venv/bin/talkdown"), "transcribe", str(wav), "-f", "json", "-o", str(out), *flags], env)
     data = json.loads(Path(m.stdout.strip().splitlines()[-1]).read_text())
     text = " ".join(line["text"] for s in data["sections"] for line in s["lines"])
     return m, text
@@ -59,7 +64,7 @@ def _median(runs: list) -> object:
     return sorted(runs, key=lambda m: m.wall)[len(runs) // 2]
 
 
-def bench(speaker: str, minutes: float, repeat: int, variants: bool) -> None:
+def bench(speaker: str, minutes: float, repeat: int, variants: bool, against: Path | None) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         tmpd = Path(tmp)
         wav, reference, _ = corpus.longform(tmpd / "long.wav", minutes, speaker)
@@ -67,11 +72,13 @@ def bench(speaker: str, minutes: float, repeat: int, variants: bool) -> None:
         has_seed = SEED_PY.exists() and SEED_CKPT.exists()
         if not has_seed:
             print("note: seed engine missing; run ../shared/tools/seed-engine/setup.sh for (c)", file=sys.stderr)
-        seeds, ours, bares = [], [], []
+        seeds, ours, bares, theirs = [], [], [], []
         for _ in range(repeat):  # interleaved, so a busy moment does not favour one engine
             if has_seed:
                 seeds.append(measure([str(SEED_PY), "-c", SEED, str(wav), str(SEED_CKPT)]))
             ours.append(talkdown(wav, tmpd / "a"))
+            if against:
+                theirs.append(talkdown(wav, tmpd / "a0", src=against))
             bares.append(measure([str(REPO / ".venv/bin/python"), "-c", BARE.format(threads=2, beam=5, batch=8), str(wav)]))
         seed = _median(seeds) if seeds else None
         m, text = sorted(ours, key=lambda r: r[0].wall)[len(ours) // 2]
@@ -80,6 +87,9 @@ def bench(speaker: str, minutes: float, repeat: int, variants: bool) -> None:
         if seed:
             rows.append(row("(c) openai-whisper 20231117, beam 5 (seed)", audio_s, seed, corpus.wer(reference, seed.stdout)))
         rows.append(row("(a) talkdown transcribe (defaults)", audio_s, m, corpus.wer(reference, text), seed))
+        if theirs:
+            m0, text0 = sorted(theirs, key=lambda r: r[0].wall)[len(theirs) // 2]
+            rows.append(row(f"(a0) talkdown from {against}", audio_s, m0, corpus.wer(reference, text0), seed))
         rows.append(row("(b) bare faster-whisper, same settings", audio_s, bare, corpus.wer(reference, bare.stdout), seed))
         if variants:
             for label, beam, batch in (("sequential, beam 5", 5, 0), ("sequential, greedy", 1, 0),
@@ -91,7 +101,8 @@ def bench(speaker: str, minutes: float, repeat: int, variants: bool) -> None:
               f"median wall of {repeat} interleaved runs\n")
         print(HEADER)
         print("\n".join(rows))
-        print(f"\n(a)/(b) speed: {bare.wall / m.wall:.2f}" + (f"; (a)/(c): {seed.wall / m.wall:.2f}" if seed else ""))
+        print(f"\n(a)/(b) speed: {bare.wall / m.wall:.2f}" + (f"; (a)/(c): {seed.wall / m.wall:.2f}" if seed else "")
+              + (f"; (a)/(a0): {m0.wall / m.wall:.2f}" if theirs else ""))
 
 
 def main() -> None:
@@ -101,9 +112,10 @@ def main() -> None:
                     help="mfa: short hard clips with pauses; reader: dense read speech")
     ap.add_argument("--repeat", type=int, default=3, help="runs of each engine; the median is shown")
     ap.add_argument("--variants", action="store_true", help="also time other engine settings")
+    ap.add_argument("--against", type=Path, help="another checkout of talkdown to time beside this one")
     args = ap.parse_args()
     for speaker in (("mfa", "reader") if args.speaker == "both" else (args.speaker,)):
-        bench(speaker, args.minutes, args.repeat, args.variants)
+        bench(speaker, args.minutes, args.repeat, args.variants, args.against)
 
 
 if __name__ == "__main__":
