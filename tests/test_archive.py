@@ -161,6 +161,40 @@ def test_sigkill_at_any_moment_loses_nothing(feed, tmp_path: Path, moment: str) 
     _check_archive(root, 6)
 
 
+@pytest.mark.parametrize("moment", ["during a transcription", "between JSON and Markdown writes"])
+def test_ctrl_c_ends_with_130_and_a_summary_and_the_next_run_finishes(feed, tmp_path: Path, moment: str) -> None:
+    """Ctrl-C had ended some runs in a segfault (exit 139): threads inside the model at exit."""
+    root, cache = tmp_path / "archive", tmp_path / "cache"
+    url = feed.publish(CLIPS[:4])
+    env = {**os.environ, "TALKDOWN_CACHE": str(cache)}
+    proc = subprocess.Popen([str(TALKDOWN), "archive", url, "-o", str(root), "--jobs", "2"], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    seen = KILL_POINTS[moment]
+    deadline = time.time() + 60
+    while proc.poll() is None and time.time() < deadline and not seen(root, cache):
+        time.sleep(0.002)
+    assert proc.poll() is None, "the run ended before Ctrl-C"
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130, err
+    assert re.search(r"Interrupted: \d+ archived in this run; run the same command again", err)
+    assert "Traceback" not in err and "Aborted" not in err
+    result = _archive(url, "-o", str(root))
+    assert result.exit_code == 0, result.output
+    _check_archive(root, 4)
+
+
+def test_transcripts_are_readable_by_all_as_the_umask_allows(feed, tmp_path: Path) -> None:
+    root = tmp_path / "archive"
+    old = os.umask(0o022)
+    try:
+        assert _archive(feed.publish(CLIPS[:1]), "-o", str(root)).exit_code == 0
+    finally:
+        os.umask(old)
+    files = [p for p in root.rglob("*") if p.is_file() and p.suffix in (".md", ".json")]
+    assert files and {oct(p.stat().st_mode & 0o777) for p in files} == {oct(0o644)}
+
+
 def test_crash_between_json_and_markdown_rerenders_without_transcribing(feed, tmp_path: Path) -> None:
     root = tmp_path / "archive"
     url = feed.publish(CLIPS[:1])

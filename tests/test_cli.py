@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import av
@@ -219,3 +221,27 @@ def test_names_from_metadata_prime_the_decoder_unless_told_not_to(run, tmp_path:
     recorded = json.loads(next((tmp_path / "a").glob("*.json")).read_text())["prompt"]
     assert recorded.startswith("hotwords: ") and "Miiverse" in recorded
     assert json.loads(next((tmp_path / "b").glob("*.json")).read_text())["prompt"] is None
+
+
+def test_ctrl_c_during_transcription_ends_with_130_and_says_what_was_written(tmp_path: Path) -> None:
+    long = corpus.longform(tmp_path / "long.wav", 3.0, "reader")[0]
+    env = {**os.environ, "TALKDOWN_CACHE": str(tmp_path / "cache")}
+    proc = subprocess.Popen([str(TALKDOWN), "transcribe", str(JFK), str(long), "-o", str(tmp_path / "out")],
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 60
+    while proc.poll() is None and time.time() < deadline and not list((tmp_path / "out").glob("*jfk*.md")):
+        time.sleep(0.01)
+    time.sleep(0.5)  # into the long one
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "Interrupted: 1 of 2 written; run the same command again for the rest." in err
+    assert "Traceback" not in err and "Aborted" not in err
+    assert [Path(p).name for p in out.splitlines()] == [p.name for p in (tmp_path / "out").iterdir()]
+
+
+@pytest.mark.parametrize("flags", [["--speaker-names", "Speaker 1=Host"], ["--speakers", "2"]])
+def test_speaker_flags_without_diarize_are_refused(run, flags: list[str]) -> None:
+    result = run("transcribe", str(JFK), *flags, "-o", "-")
+    assert result.exit_code == 2
+    assert f"{flags[0]} only applies with --diarize" in result.output

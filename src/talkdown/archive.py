@@ -157,15 +157,18 @@ def _run(items: Sequence[Media], job: ArchiveJob, transcriber: Transcriber,
     window = 2 * job.jobs + 1
     fetching: deque[tuple[Media, Future]] = deque()
     working: dict[Future, Media] = {}
-    with ThreadPoolExecutor(2, thread_name_prefix="download") as downloads, \
-            ThreadPoolExecutor(job.jobs, thread_name_prefix="transcribe") as workers:
-        def top_up() -> None:
-            while len(fetching) + len(working) < window:
-                media = next(queue, None)
-                if media is None:
-                    return
-                fetching.append((media, downloads.submit(_prepare, media, job.cache_dir)))
+    downloads = ThreadPoolExecutor(2, thread_name_prefix="download")
+    workers = ThreadPoolExecutor(job.jobs, thread_name_prefix="transcribe")
 
+    def top_up() -> None:
+        while len(fetching) + len(working) < window:
+            media = next(queue, None)
+            if media is None:
+                return
+            fetching.append((media, downloads.submit(_prepare, media, job.cache_dir)))
+
+    finished = False
+    try:
         top_up()
         while fetching or working:
             while fetching and len(working) < job.jobs:
@@ -175,6 +178,12 @@ def _run(items: Sequence[Media], job: ArchiveJob, transcriber: Transcriber,
             for future in done:
                 yield working.pop(future), future
             top_up()
+        finished = True
+    finally:
+        # At Ctrl-C or an error, a transcription still running is not waited for: only
+        # this thread stores results, so nothing of it is written.
+        for pool in (downloads, workers):
+            pool.shutdown(wait=finished, cancel_futures=not finished)
 
 
 def archive(sources: Sequence[str], job: ArchiveJob, reporter: pipeline.Reporter = pipeline.SilentReporter(),

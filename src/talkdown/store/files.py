@@ -155,6 +155,16 @@ def archive_paths(root: Path, media: Media) -> ArchivePaths:
     return paths
 
 
+def _file_mode() -> int:
+    """What ``open()`` would give a new file here: 0666 less the process's umask."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
+_FILE_MODE = _file_mode()
+
+
 def write_atomic(path: Path, text: str) -> None:
     """Writes ``text`` (UTF-8) to ``path`` so a crash leaves the old file or the new, never half.
 
@@ -170,6 +180,8 @@ def write_atomic(path: Path, text: str) -> None:
     try:
         folder.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=TEMP_PREFIX, suffix=".part", dir=folder)
+        if hasattr(os, "fchmod"):
+            os.fchmod(fd, _FILE_MODE)  # mkstemp's 0600 would hide transcripts from everyone else
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
             handle.write(text)
             handle.flush()
