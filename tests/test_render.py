@@ -16,7 +16,7 @@ from talkdown.render import EXTENSIONS, FORMATS, read_json, render, render_markd
 from talkdown.render.subtitles import render_srt, render_vtt
 from talkdown.render.text import render_text
 from talkdown.render.timecode import clock, deep_link, subtitle_time
-from talkdown.types import Line, Media, ModelInfo
+from talkdown.types import Line, Media, ModelInfo, Word
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 FIXTURE = SHARED / "fixtures" / "bbc-putin-direct-talks.md"
@@ -315,6 +315,69 @@ def test_srt_splits_at_word_boundaries_using_word_times() -> None:
     cues = _cues(render_srt(t))
     assert [(c[0], c[1]) for c in cues][:2] == [(10.0, 26.0), (26.0, 40.0)]
     assert cues[0][2] == [" ".join(["word"] * 8)] * 2
+
+
+def _vtt_cues(vtt: str) -> list[tuple[float, float, list[str]]]:
+    return _cues("\n\n".join(f"0\n{block}" for block in vtt.strip().split("\n\n")[1:]))
+
+
+def _pieces(start: float, *texts: str) -> Line:
+    """A line of Whisper word texts as given (a piece without a leading space glues on)."""
+    ws = tuple(Word(start + i * 0.4, start + (i + 1) * 0.4, text) for i, text in enumerate(texts))
+    return Line(start, ws[-1].end, "".join(texts).strip(), ws)
+
+
+@pytest.mark.parametrize("filler", range(24))
+def test_subtitles_keep_whisper_word_pieces_with_the_word_before(filler: int) -> None:
+    # Some filler length puts a row or cue break between " self" and "-substantial".
+    said = (*[" word"] * filler, " Feed", " thy", " self", "-substantial", " fuel,")
+    t = transcript(_pieces(1.0, *said))
+    for found in (_cues(render_srt(t)), _vtt_cues(render_vtt(t))):
+        rows = [row for _, _, cue_rows in found for row in cue_rows]
+        assert " ".join(rows) == " ".join(["word"] * filler + ["Feed thy self-substantial fuel,"])
+        cue = next(c for c in found if any("self-substantial" in row for row in c[2]))
+        assert cue[0] <= 1.0 + 0.4 * (filler + 2) and cue[1] >= 1.0 + 0.4 * (filler + 4)
+
+
+def test_a_lines_first_word_without_a_space_does_not_join_the_line_before() -> None:
+    t = transcript(line("Before.", 0.0), _pieces(2.0, "Feed", " thy", " self", "-substantial"))
+    assert [c[2] for c in _cues(render_srt(t))] == [["Before."], ["Feed thy self-substantial"]]
+
+
+def test_a_glued_piece_ends_its_cue_when_said() -> None:
+    t = transcript(_pieces(3.0, " self", "-substantial"))
+    assert _cues(render_srt(t)) == [(3.0, 3.8, ["self-substantial"])]
+
+
+SONNET = "Pity the world, or else this glutton be, to eat the world's dew, by the grave and thee."
+OPENING = (
+    "1. From fairest creatures we desire increase, that thereby beauty's rose might never die."
+)
+
+
+@pytest.mark.parametrize(
+    "text", [SONNET, OPENING, " ".join(["word"] * 17), " ".join(["word"] * 18)]
+)
+def test_long_lines_are_balanced_instead_of_leaving_a_stray_last_cue(text: str) -> None:
+    # Filling rows greedily left "thee.", "never die.", "word" or "word word" as a cue.
+    t = transcript(line(text, 2.0))
+    for found in (_cues(render_srt(t)), _vtt_cues(render_vtt(t))):
+        assert len(found) == 2  # still the fewest cues
+        assert all(len(" ".join(rows).split()) >= 3 for _, _, rows in found)
+        assert all(0 < len(row) <= 42 for _, _, rows in found for row in rows)
+        assert " ".join(" ".join(rows) for _, _, rows in found) == " ".join(text.split())
+
+
+@pytest.mark.parametrize("n", range(4, 41))
+def test_no_cue_is_a_lone_word_when_the_line_has_four_or_more(n: int) -> None:
+    text = " ".join((SONNET.split() * 3)[:n])
+    found = _cues(render_srt(transcript(line(text))))
+    assert all(len(" ".join(rows).split()) >= 2 for _, _, rows in found)
+
+
+def test_two_row_cues_are_split_evenly() -> None:
+    rows = _cues(render_srt(transcript(line(SONNET[:60].strip(), 0.0))))[0][2]
+    assert len(rows) == 2 and abs(len(rows[0]) - len(rows[1])) <= 8
 
 
 def test_vtt_has_header_dot_decimals_voice_tags_and_escapes() -> None:

@@ -2,11 +2,13 @@
 
 Takes a ``Transcript`` and returns cue files in the usual broadcast limits: at most
 42 characters a line and 2 lines a cue. A long transcript line becomes several cues,
-split at word boundaries and timed by its words (lines read back without words are
-timed by spreading their text evenly over the line's span). Cues never overlap, so
-players show one at a time. SRT and WebVTT differ only in the header, the decimal
-mark, numbering and how a speaker is shown (``Name: `` prefix vs ``<v Name>``), as in
-Whisper's own writers. Pure; no I/O.
+split at word boundaries into the fewest rows of even width (so no cue is a stray last
+word) and timed by its words (lines read back without words are timed by spreading
+their text evenly over the line's span). A Whisper word piece with no leading space
+(``-substantial`` after `` self``) stays with the word before, as in the line's text.
+Cues never overlap, so players show one at a time. SRT and WebVTT differ only in the
+header, the decimal mark, numbering and how a speaker is shown (``Name: `` prefix vs
+``<v Name>``), as in Whisper's own writers. Pure; no I/O.
 """
 
 from __future__ import annotations
@@ -41,23 +43,33 @@ class _Token:
 
 
 def _split_long(token: _Token) -> Iterator[_Token]:
-    """Cuts a word longer than a subtitle line (a URL, say) into line-sized pieces."""
-    pieces = [token.text[i : i + MAX_CHARS] for i in range(0, len(token.text), MAX_CHARS)]
+    """Cuts a word longer than a subtitle line (a URL, say) into equal line-sized pieces."""
+    size = -(-len(token.text) // -(-len(token.text) // MAX_CHARS))
+    pieces = [token.text[i : i + size] for i in range(0, len(token.text), size)]
     span = (token.end - token.start) / len(pieces)
     for i, piece in enumerate(pieces):
         yield _Token(piece, token.start + i * span, token.start + (i + 1) * span)
 
 
 def _tokens(line: Line, end: float) -> Iterator[_Token]:
-    """The line's words with times; text without words gets times spread by characters."""
+    """The line's words with times; text without words gets times spread by characters.
+
+    A word without a leading space continues the previous one, as ``Line.text`` joins them.
+    """
     assert line.start is not None
     words = [w for w in line.words if w.text.strip()]
+    raw: list[_Token] = []
     if words:
-        raw = [_Token(" ".join(w.text.split()), w.start, w.end) for w in words]
+        for w in words:
+            text = " ".join(w.text.split())
+            if raw and not w.text[0].isspace():
+                raw[-1] = _Token(raw[-1].text + text, raw[-1].start, max(raw[-1].end, w.end))
+            else:
+                raw.append(_Token(text, w.start, w.end))
     else:
         parts = line.text.split()
         total = sum(len(p) + 1 for p in parts) or 1
-        span, offset, raw = max(end - line.start, 0.0), 0, []
+        span, offset = max(end - line.start, 0.0), 0
         for part in parts:
             t0 = line.start + span * offset / total
             offset += len(part) + 1
@@ -66,26 +78,39 @@ def _tokens(line: Line, end: float) -> Iterator[_Token]:
         yield from _split_long(token) if len(token.text) > MAX_CHARS else (token,)
 
 
+def _rows(tokens: list[_Token]) -> list[list[_Token]]:
+    """Breaks between words into the fewest rows, then the evenest (least sum of squared
+    widths), so a line's last cue is never a stray word; ties keep earlier rows full."""
+    best: list[tuple[int, int, int]] = [(0, 0, 0)]  # (rows, squared widths, row start)
+    for j in range(1, len(tokens) + 1):
+        width, choice = -1, None
+        for i in range(j - 1, -1, -1):
+            width += len(tokens[i].text) + 1
+            if width > MAX_CHARS and i < j - 1:
+                break
+            cost = (best[i][0] + 1, best[i][1] + width * width)
+            if choice is None or cost < choice[:2]:
+                choice = (*cost, i)
+        assert choice is not None
+        best.append(choice)
+    rows, j = [], len(tokens)
+    while j:
+        i = best[j][2]
+        rows.append(tokens[i:j])
+        j = i
+    return rows[::-1]
+
+
 def _pack(tokens: list[_Token], speaker: str | None, prefix: str) -> Iterator[Cue]:
-    """Greedily fills cues line by line, breaking only between words."""
-    rows: list[str] = []
-    row = prefix
-    first: _Token | None = None
-    last: _Token | None = None
-    for token in tokens:
-        candidate = f"{row} {token.text}" if row else token.text
-        if len(candidate) <= MAX_CHARS:
-            row = candidate
-        elif len(rows) + 1 < MAX_LINES:
-            rows, row = [*rows, row], token.text
-        else:
-            assert first is not None and last is not None
-            yield Cue(first.start, last.end, (*rows, row), speaker)
-            rows, row, first = [], token.text, None
-        first = first or token
-        last = token
-    if first is not None and last is not None:
-        yield Cue(first.start, last.end, (*rows, row) if row else tuple(rows), speaker)
+    """Groups a line's rows into cues of ``MAX_LINES`` rows, timed by their words."""
+    if not tokens:
+        return
+    label = [_Token(prefix, tokens[0].start, tokens[0].start)] if prefix else []
+    rows = _rows(label + tokens)
+    for k in range(0, len(rows), MAX_LINES):
+        group = rows[k : k + MAX_LINES]
+        text = tuple(" ".join(t.text for t in row) for row in group)
+        yield Cue(group[0][0].start, group[-1][-1].end, text, speaker)
 
 
 def _untimed() -> Error:
