@@ -104,9 +104,16 @@ def variants(meta: dict) -> dict[str, dict[str, str | None]]:
         "title+description": {"initial_prompt": f"{meta['title']}. {desc}"},
         "glossary": {"initial_prompt": glossary},
         "hotwords": {"hotwords": ", ".join(names)},
+        "hotwords.": {"hotwords": ", ".join(names) + "."},
         "glossary+hotwords": {"initial_prompt": glossary, "hotwords": ", ".join(names)},
         "sidecar": {},  # .info.json beside the WAV: talkdown's own metadata priming
     }
+
+
+def sentence_ends(text: str) -> int:
+    """Full stops, question and exclamation marks: WER ignores them, lines are cut at them
+    (a prompt without punctuation had made the decoder leave them out)."""
+    return len(re.findall(r"\w[.!?]+(?:\s|$)", text))
 
 
 def speak(text: str, out: Path, voice: str, rate: int) -> Path:
@@ -157,7 +164,7 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=759, help="fixture bullets that start before this time")
     ap.add_argument("--voice", default="en-gb")
     ap.add_argument("--rate", type=int, default=165, help="espeak-ng words per minute")
-    ap.add_argument("--variants", default="none,title,title+description,glossary,hotwords,glossary+hotwords,sidecar")
+    ap.add_argument("--variants", default="none,title,title+description,glossary,hotwords,hotwords.,glossary+hotwords,sidecar")
     args = ap.parse_args()
     overrides = _audio.parse_overrides(args.option)
     meta = parse_fixture(args.seconds)
@@ -194,14 +201,16 @@ def main() -> None:
             ce, cn = corpus.errors_and_words(control_text, c.text)
             cover = sum(w[1] - w[0] for w in r.words) / speech_s
             rows.append([k, f"{hit}/{total} = {hit / total:.0%}" if total else "—", f"{e / n:.3f}",
-                         f"{ce / cn:.3f}", f"{len(r.words)}", f"{cover:.0%}", f"{r.seconds + c.seconds:.0f}"])
+                         f"{ce / cn:.3f}", f"{sentence_ends(r.text)} / {sentence_ends(meta['speech'])}",
+                         f"{sentence_ends(c.text)} / {sentence_ends(control_text)}",
+                         f"{len(r.words)}", f"{cover:.0%}", f"{r.seconds + c.seconds:.0f}"])
             per_rows.append([k] + [f"{per[nm][0]}/{per[nm][1]}" for nm in per])
             per_names = list(per)
             # what the hypothesis wrote where names should be
             diffs.append((k, r.text))
     print("\n## Name recall and WER by priming variant\n")
-    print(table(["variant", "name recall", "WER", "WER control (sonnets)", "words out", "word-time coverage",
-                 "wall s"], rows))
+    print(table(["variant", "name recall", "WER", "WER control (sonnets)", "sentence ends (out / ref)",
+                 "control sentence ends", "words out", "word-time coverage", "wall s"], rows))
     print("\n### Per name (recalled / in reference)\n")
     print(table(["variant", *per_names], per_rows))
     print("\n<details><summary>hypotheses (first 600 characters)</summary>\n")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -9,6 +10,7 @@ import pytest
 import corpus
 from talkdown import pipeline
 from talkdown.decode import decode
+from talkdown.parse import parse_markdown
 from talkdown.transcribe import Transcriber
 
 
@@ -57,6 +59,29 @@ def test_lines_end_at_sentence_ends(transcriber: Transcriber) -> None:
     for line in lines:
         assert any(s - 0.5 <= line.start <= (s + e) / 2 and abs(line.start - onset) <= 0.5
                    for (s, e, _), onset in zip(verses, onsets) if onset is not None), line
+
+
+def test_sentences_still_end_when_the_metadata_primes_the_decoder(
+    transcriber: Transcriber, transcripts: dict[str, str]
+) -> None:
+    """Names from the BBC fixture prime clips that name none of them: the words stay and so do
+    the full stops (a bare list of names as hotwords had left most of these lines unended)."""
+    bbc = parse_markdown((corpus.FIXTURES / "bbc-putin-direct-talks.md").read_text()).media
+    unended, errors, words, plain_errors = [], 0, 0, 0
+    for c in corpus.clips():
+        if c.name.startswith(("p00", "acoustic")):
+            continue  # verse, and a clip that ends mid-sentence
+        media, _ = pipeline.load_media(str(c.audio))
+        media = dataclasses.replace(media, title=bbc.title, description=bbc.description, tags=bbc.tags)
+        t = pipeline.transcribe_media(media, c.audio, transcriber, pipeline.SilentReporter())
+        assert t.prompt and "Keir Starmer" in t.prompt
+        e, n = corpus.errors_and_words(c.reference, t.text)
+        errors, words = errors + e, words + n
+        plain_errors += corpus.errors_and_words(c.reference, transcripts[c.name])[0]
+        unended += [line.text for line in t.lines() if not line.text.rstrip("\"')").endswith((".", "?", "!"))]
+    print(f"primed WER {errors / words:.3f}, unprimed {plain_errors / words:.3f}, unended {unended}")
+    assert len(unended) <= 3, unended
+    assert errors / words <= plain_errors / words + 0.03
 
 
 def test_decode_matches_duration() -> None:

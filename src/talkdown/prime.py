@@ -70,6 +70,10 @@ def hotwords(media: Media, familiar: Callable[[str], bool] = lambda word: False,
     0.132 -> 0.152; without the familiar single words, recall 93 % and WER 0.112,
     with a control passage unchanged. An ``initial_prompt`` of title and description
     or a "Glossary:" prompt cost more words (NOTES.md: the decoder skipped speech).
+
+    The list ends with a full stop: the decoder copies the prompt's style, and after a
+    list with none it left sentences unended (on 4 minutes of halting speech, 19 of 43
+    lines; with the stop, 2 of 48, and WER 0.262 -> 0.237).
     """
     kept = [n for n in names(media, limit) if " " in n or not familiar(n)]
-    return ", ".join(kept) if kept else None
+    return ", ".join(kept) + "." if kept else None
