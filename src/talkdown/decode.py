@@ -15,9 +15,7 @@ import av
 import numpy as np
 
 from .errors import DecodeError
-from .types import Media
-
-SAMPLE_RATE = 16_000
+from .types import SAMPLE_RATE, Media
 
 
 def _open(path: Path) -> av.container.InputContainer:

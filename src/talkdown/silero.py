@@ -14,7 +14,8 @@ from typing import Any
 
 import numpy as np
 
-SAMPLE_RATE = 16_000
+from .types import SAMPLE_RATE
+
 _FRAME = 512  # samples per probability at 16 kHz
 _CONTEXT = 64  # samples of the previous frame each frame is heard with
 _BLOCK = 512  # frames per ONNX call (16 s), as silero-vad's own default

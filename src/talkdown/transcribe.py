@@ -19,9 +19,8 @@ from typing import Callable, Iterator
 import numpy as np
 
 from .errors import ModelError
-from .types import ModelInfo, Segment, Word
+from .types import SAMPLE_RATE, ModelInfo, Segment, Word
 
-SAMPLE_RATE = 16_000
 
 # Largest (best) first: what ``auto`` prefers when several are cached.
 _PREFERENCE = (

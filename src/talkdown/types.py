@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any, Iterator
 
 SCHEMA_VERSION = 1
+SAMPLE_RATE = 16_000  # Hz: every stage hears audio as 16 kHz mono float32 (Whisper's, CAM++'s, Silero's rate)
 
 
 @dataclass(frozen=True, slots=True)
