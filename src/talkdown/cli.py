@@ -9,9 +9,12 @@ non-zero exit; any other exception is a bug and keeps its traceback.
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import json
 import os
+import signal
 import sys
+import threading
 from pathlib import Path
 from typing import NoReturn
 
@@ -138,9 +141,28 @@ class _Commands(click.Group):
 
     def invoke(self, ctx: click.Context) -> object:
         try:
-            return super().invoke(ctx)
+            result = super().invoke(ctx)
+            sys.stdout.flush()  # a full disk or closed pipe shows here, not in Python's exit
+            return result
         except KeyboardInterrupt:
             _interrupted()
+        except OSError as e:
+            if e.errno not in _OUTPUT_ERRNOS:
+                raise
+            _fail(f"Cannot write the output ({e.strerror}); free some space or send it somewhere else.")
+            try:
+                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # nothing more to flush at exit
+            except (OSError, ValueError):
+                pass  # stdout is not a file (a test's capture): nothing is flushed at exit
+            sys.exit(1)
+
+
+_OUTPUT_ERRNOS = (errno.ENOSPC, errno.EPIPE, errno.EIO, errno.EDQUOT, errno.EROFS, errno.EFBIG)
+
+
+def _terminate(_signum: int, _frame: object) -> None:
+    """SIGTERM (``kill``, a service manager stopping us) ends a run as Ctrl-C does."""
+    raise KeyboardInterrupt
 
 
 @click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})
@@ -154,6 +176,8 @@ def cli() -> None:
       talkdown transcribe talk.mp3 -f md,srt,json -o out/
       talkdown models
     """
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _terminate)
 
 
 @cli.command()
@@ -190,9 +214,14 @@ def transcribe(sources: tuple[str, ...], out_dir: str, formats: tuple[str, ...],
       talkdown transcribe lecture.mp4 podcast.mp3 -f md,srt,json -o out/
       talkdown transcribe talk.mp3 -o - | less
     """
+    if any(not s.strip() for s in sources):
+        raise click.UsageError("A SOURCE is empty; give a URL or a media file's path.")
+    diarize = _diarize_options(speakers)
+    if "rttm" in formats and diarize is None:
+        raise click.UsageError("-f rttm writes speaker turns, which only --diarize finds; add --diarize.")
     names = speakers.get("speaker_names") or ()
     job = pipeline.Job(
-        diarize=_diarize_options(speakers),
+        diarize=diarize,
         speaker_names=names,
         out_dir=None if out_dir == "-" else Path(out_dir),
         formats=formats,

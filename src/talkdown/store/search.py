@@ -163,6 +163,11 @@ def _run(
         sql, params = _sql(match, channel, since, limit, mark, bounded=many)
         rows = db.execute(sql, params).fetchall()
     except sqlite3.OperationalError as e:
+        if "expected integer" in str(e):
+            raise QueryError(
+                f"Cannot understand the search {match!r}: NEAR wants a number of words after its comma, "
+                "as in NEAR(putin talks, 10); put words in double quotes to search for them as typed"
+            ) from e
         if "fts5" in str(e) or "syntax error" in str(e) or "unknown special query" in str(e):
             raise QueryError(
                 f"Cannot understand the search {match!r} ({e}); put words in double quotes to search for them as typed"
