@@ -168,7 +168,7 @@ def _run(
                 f"Cannot understand the search {match!r}: NEAR wants a number of words after its comma, "
                 "as in NEAR(putin talks, 10); put words in double quotes to search for them as typed"
             ) from e
-        if "fts5" in str(e) or "syntax error" in str(e) or "unknown special query" in str(e):
+        if any(part in str(e) for part in ("fts5", "syntax error", "unknown special query", "unterminated string")):
             raise QueryError(
                 f"Cannot understand the search {match!r} ({e}); put words in double quotes to search for them as typed"
             ) from e
