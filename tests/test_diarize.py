@@ -156,7 +156,6 @@ def test_bad_options_are_one_sentence(options: DiarizeOptions, message: str) -> 
 def test_diarize_without_the_extra_says_what_to_install_mocked_missing_extra(
         monkeypatch: pytest.MonkeyPatch, module: str) -> None:
     monkeypatch.setattr(models, "_LOADED", None)
-    monkeypatch.setattr(dz, "_OFFLINE", None)
     monkeypatch.setitem(sys.modules, module, None)  # import it -> ImportError, find_spec -> None
     with pytest.raises(ModelError) as e:
         diarize(np.ones(16_000, np.float32) * 0.1)

@@ -75,17 +75,8 @@ def backend(options: DiarizeOptions) -> Backend:
             return pyannote  # type: ignore[return-value]  (a module with ``turns``)
         from .offline import Offline
 
-        return _offline(Offline)
+        return Offline()  # cheap: the models themselves load once a process (models.loaded)
     except (ImportError, OSError) as e:
         raise ModelError(f"The speaker diarizer cannot run on this machine ({type(e).__name__}: {e}). "
                          f"{INSTALL_HINT}; transcribe without --diarize meanwhile.") from e
 
-
-_OFFLINE = None
-
-
-def _offline(make):  # noqa: ANN001, ANN202
-    global _OFFLINE
-    if _OFFLINE is None:
-        _OFFLINE = make()  # models.loaded() is locked; two threads may build two cheap Offlines
-    return _OFFLINE
