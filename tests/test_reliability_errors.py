@@ -51,7 +51,7 @@ def talkdown(*args: str, cwd: Path, stdout: object = subprocess.PIPE) -> subproc
 
 NEAR = ("Cannot understand the search 'NEAR ( \"putin\" , \"talks\" )': NEAR wants a number of words after its "
         "comma, as in NEAR(putin talks, 10); put words in double quotes to search for them as typed")
-FULL = "error: Cannot write the output (No space left on device); free some space or send it somewhere else."
+FULL = "error: Cannot write to standard output (No space left on device); free some space or send it somewhere else."
 
 MATRIX = [
     # (case, argv, exit code, the sentence on stderr)

@@ -149,7 +149,8 @@ class _Commands(click.Group):
         except OSError as e:
             if e.errno not in _OUTPUT_ERRNOS:
                 raise
-            _fail(f"Cannot write the output ({e.strerror}); free some space or send it somewhere else.")
+            target = e.filename or "standard output"  # a write to stdout carries no file name
+            _fail(f"Cannot write to {target} ({e.strerror}); free some space or send it somewhere else.")
             try:
                 os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # nothing more to flush at exit
             except (OSError, ValueError):
