@@ -49,7 +49,7 @@ def talkdown(*args: str, cwd: Path, stdout: object = subprocess.PIPE) -> subproc
                           stderr=subprocess.PIPE, text=True, timeout=120)
 
 
-NEAR = ("Cannot understand the search 'NEAR ( \"putin\" , \"talks\" )': NEAR wants a number of words after its "
+NEAR = ("Cannot understand the search 'NEAR(putin, talks)': NEAR wants a number of words after its "
         "comma, as in NEAR(putin talks, 10); put words in double quotes to search for them as typed")
 FULL = "error: Cannot write to standard output (No space left on device); free some space or send it somewhere else."
 

@@ -93,9 +93,9 @@ def search(
     if limit < 1:
         raise QueryError(f"--limit must be 1 or more, not {limit}")
     if isinstance(catalog, Catalog):
-        return _run(catalog.db, match, channel, since, limit, mark)
+        return _run(catalog.db, query, match, channel, since, limit, mark)
     with Catalog(_db_path(Path(catalog)), readonly=True) as opened:
-        return _run(opened.db, match, channel, since, limit, mark)
+        return _run(opened.db, query, match, channel, since, limit, mark)
 
 
 def _db_path(path: Path) -> Path:
@@ -151,8 +151,8 @@ def _has_word(text: str) -> bool:
     return any(c.isalnum() for c in text)
 
 
-def _run(
-    db: sqlite3.Connection, match: str, channel: str | None, since: str | None, limit: int, mark: tuple[str, str]
+def _run(  # ``query`` is what the user typed, for the sentence; ``match`` is its FTS5 form
+    db: sqlite3.Connection, query: str, match: str, channel: str | None, since: str | None, limit: int, mark: tuple[str, str]
 ) -> list[Hit]:
     try:
         # Counting up to one past the cap walks the doclist in rowid order without bm25: microseconds.
@@ -165,12 +165,12 @@ def _run(
     except sqlite3.OperationalError as e:
         if "expected integer" in str(e):
             raise QueryError(
-                f"Cannot understand the search {match!r}: NEAR wants a number of words after its comma, "
+                f"Cannot understand the search {query!r}: NEAR wants a number of words after its comma, "
                 "as in NEAR(putin talks, 10); put words in double quotes to search for them as typed"
             ) from e
         if any(part in str(e) for part in ("fts5", "syntax error", "unknown special query", "unterminated string")):
             raise QueryError(
-                f"Cannot understand the search {match!r} ({e}); put words in double quotes to search for them as typed"
+                f"Cannot understand the search {query!r} ({e}); put words in double quotes to search for them as typed"
             ) from e
         raise
     return [Hit(**dict(row)) for row in rows]
