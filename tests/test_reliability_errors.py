@@ -7,6 +7,7 @@ a search query or a description never raises anything but talkdown's own ``Error
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -40,7 +41,21 @@ def archive(tmp_path_factory: pytest.TempPathFactory) -> Path:
     write_atomic(paths.markdown, render(t, "md"))
     with Catalog(root / DB_NAME) as catalog:
         catalog.record_done(t, paths.markdown, paths.json)
+    for name, (keys, value) in EDITS.items():  # hand-edited copies, one field of the wrong type
+        data = json.loads(render(t, "json"))
+        parent = data
+        for key in keys[:-1]:
+            parent = parent[key]
+        parent[keys[-1]] = value
+        (root / name).write_text(json.dumps(data), encoding="utf-8")
     return root
+
+
+EDITS = {
+    "start.json": (("sections", 0, "lines", 0, "start"), "abc"),
+    "words.json": (("sections", 0, "lines", 0, "words"), "Direct talks"),
+    "media.json": (("media",), ["youtube:abc12345678"]),
+}
 
 
 def talkdown(*args: str, cwd: Path, stdout: object = subprocess.PIPE) -> subprocess.CompletedProcess[str]:
@@ -53,8 +68,19 @@ NEAR = ("Cannot understand the search 'NEAR(putin, talks)': NEAR wants a number 
         "comma, as in NEAR(putin talks, 10); put words in double quotes to search for them as typed")
 FULL = "error: Cannot write to standard output (No space left on device); free some space or send it somewhere else."
 
+EDITED = "; was it edited by hand, or written by another tool or a newer talkdown?"
+
 MATRIX = [
     # (case, argv, exit code, the sentence on stderr)
+    ("render start 'abc'", ["render", "start.json", "-f", "md", "-o", "-"], 1,
+     'error: start.json is not a talkdown transcript: sections[0].lines[0].start should be a number, not "abc"'
+     + EDITED),
+    ("render words a string", ["render", "words.json", "-f", "md", "-o", "-"], 1,
+     'error: words.json is not a talkdown transcript: sections[0].lines[0].words should be a list, '
+     'not "Direct talks"' + EDITED),
+    ("render media a list", ["render", "media.json", "-f", "srt", "-o", "-"], 1,
+     'error: media.json is not a talkdown transcript: media should be an object, not ["youtube:abc12345678"]'
+     + EDITED),
     ("search NEAR(a, word)", ["search", "NEAR(putin, talks)"], 1, "error: " + NEAR),
     ("transcribe ''", ["transcribe", ""], 2, "Error: A SOURCE is empty; give a URL or a media file's path."),
     ("-f rttm without --diarize", ["transcribe", str(JFK), "-f", "rttm", "-o", "out"], 2,

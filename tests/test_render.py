@@ -3,11 +3,16 @@ valid front matter for any metadata, literal text, and subtitles players accept.
 
 from __future__ import annotations
 
+import copy
+import json
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from markdown_it import MarkdownIt
 
 from factories import line, media, section, transcript, words
@@ -16,7 +21,7 @@ from talkdown.render import EXTENSIONS, FORMATS, read_json, render, render_markd
 from talkdown.render.subtitles import render_srt, render_vtt
 from talkdown.render.text import render_text
 from talkdown.render.timecode import clock, deep_link, subtitle_time
-from talkdown.types import Line, Media, ModelInfo, Word
+from talkdown.types import Chapter, Line, Media, ModelInfo, SpeakerTurn, Word
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 FIXTURE = SHARED / "fixtures" / "bbc-putin-direct-talks.md"
@@ -423,6 +428,73 @@ def test_json_round_trips_and_every_format_renders_the_same_from_it() -> None:
 def test_read_json_rejects_other_text_with_a_plain_message(bad: str) -> None:
     with pytest.raises(ParseError, match="JSON"):
         read_json(bad)
+
+
+@pytest.mark.parametrize(("change", "sentence"), [
+    (lambda d: d["sections"][0]["lines"][0].update(start="abc"), 'sections[0].lines[0].start should be a number, not "abc"'),
+    (lambda d: d["sections"][0]["lines"][0].update(words="hi"), 'sections[0].lines[0].words should be a list, not "hi"'),
+    (lambda d: d.update(media=[1]), "media should be an object, not [1]"),
+    (lambda d: d["media"].update(view_count=1.5), "media.view_count should be a whole number, not 1.5"),
+    (lambda d: d["model"].pop("name"), "model.name is missing"),
+])
+def test_a_wrong_field_is_named_with_the_file(change: Any, sentence: str) -> None:
+    data = json.loads(render(transcript(line("Hello world.")), "json"))
+    change(data)
+    with pytest.raises(ParseError) as e:
+        read_json(json.dumps(data), "talk.json")
+    assert str(e.value) == (f"talk.json is not a talkdown transcript: {sentence}; "
+                            "was it edited by hand, or written by another tool or a newer talkdown?")
+
+
+def _rich() -> dict[str, Any]:
+    """A valid transcript's JSON with every kind of field filled in."""
+    t = transcript(
+        section(None, line("Hello world. Bye.", 0.5, speaker="Speaker 1")),
+        section("Part 2", line("Second part.", 5.0, speaker="Speaker 2"), line("Untimed.", None)),
+        media=media(tags=("a",), view_count=3, average_rating=4.5, chapters=(Chapter("Part 2", 5.0, 9.0),)),
+        speakers=("Speaker 1", "Speaker 2"), turns=(SpeakerTurn(0.5, 4.0, "Speaker 1"),), prompt="A talk",
+    )
+    return json.loads(render(t, "json"))
+
+
+def _paths(value: Any, at: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    inner = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+    return [at] * bool(at) + [p for key, v in inner for p in _paths(v, (*at, key))]
+
+
+RICH = _rich()
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=5),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3),
+    max_leaves=6,
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(changes=st.lists(st.tuples(st.sampled_from(_paths(RICH)), JSON_VALUES), min_size=1, max_size=3))
+def test_any_field_replaced_is_a_transcript_or_one_sentence(changes: list[tuple[tuple[Any, ...], Any]]) -> None:
+    """A hand-edited JSON file: read_json then every format gives text or talkdown's ``Error``, nothing else."""
+    data = copy.deepcopy(RICH)
+    for path, value in changes:
+        parent = data
+        for key in path[:-1]:
+            parent = parent[key] if isinstance(parent, (dict, list)) and _has(parent, key) else None
+        if isinstance(parent, (dict, list)) and _has(parent, path[-1]):
+            parent[path[-1]] = value
+    try:
+        t = read_json(json.dumps(data), "edited.json")
+    except Error as e:
+        assert str(e).startswith("edited.json ") and "\n" not in str(e)
+        return
+    for fmt in FORMATS:
+        try:
+            assert isinstance(render(t, fmt), str)
+        except Error as e:
+            assert str(e) and "\n" not in str(e)
+
+
+def _has(container: Any, key: Any) -> bool:
+    return key in container if isinstance(container, dict) else isinstance(key, int) and key < len(container)
 
 
 def test_registry_knows_each_format_and_rejects_others() -> None:

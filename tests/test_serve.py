@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 import re
 import shutil
 import socket
@@ -202,12 +203,49 @@ def test_rows_pointing_outside_the_archive_are_404(archive: tuple[Path, dict[str
     assert TestClient(create_app(root)).get("/v/file:sonnet1new").status_code == 404
 
 
-def test_an_unreadable_transcript_file_is_404_not_500(archive: tuple[Path, dict[str, Transcript]]) -> None:
+@pytest.mark.parametrize(("text", "sentence"), [
+    ('{"sections": [{"lines": 3}]}', "media is missing"),
+    ("not json", "is not valid JSON"),
+    (None, "sections[0].lines[0].start should be a number, not &#34;abc&#34;"),
+    (None, "media should be an object, not [1]"),
+])
+def test_a_damaged_transcript_file_is_a_page_naming_the_file_and_field(
+        archive: tuple[Path, dict[str, Transcript]], text: str | None, sentence: str) -> None:
     root = archive[0]
     path = archive_paths(root, archive[1]["other"].media).json
-    path.write_text('{"sections": [{"lines": 3}]}', encoding="utf-8")
-    page = TestClient(create_app(root)).get("/v/file:sonnet1oth")
-    assert page.status_code == 404 and "cannot be read" in page.text
+    if text is None:  # one field of the real file made the wrong type, as a hand edit would
+        data = json.loads(path.read_text(encoding="utf-8"))
+        if "media" in sentence:
+            data["media"] = [1]
+        else:
+            data["sections"][0]["lines"][0]["start"] = "abc"
+        text = json.dumps(data)
+    path.write_text(text, encoding="utf-8")
+    page = TestClient(create_app(root), raise_server_exceptions=False).get("/v/file:sonnet1oth")
+    assert page.status_code == 500 and page.headers["content-type"].startswith("text/html")
+    assert str(path.relative_to(root)).replace("'", "&#39;") in page.text and sentence in page.text
+
+
+def test_a_damaged_catalogue_is_a_page_on_every_route(archive: tuple[Path, dict[str, Transcript]]) -> None:
+    root = archive[0]
+    client = TestClient(create_app(root), raise_server_exceptions=False)
+    db = root / DB_NAME
+    data = bytearray(db.read_bytes())
+    for page in range(4096, len(data), 4096):  # keep the header, spoil every later page
+        data[page + 100:page + 4000] = b"\xff" * 3900
+    db.write_bytes(bytes(data))
+    for path in ("/", "/channel/Poetry%20Hour", "/v/file:sonnet1new", "/search?q=sonnet", "/media/file:sonnet1new"):
+        page = client.get(path)
+        assert page.status_code == 500, path
+        assert "cannot be read (database disk image is malformed); it may be damaged" in page.text, path
+
+
+def test_a_catalogue_replaced_by_garbage_is_a_503_page(archive: tuple[Path, dict[str, Transcript]]) -> None:
+    root = archive[0]
+    client = TestClient(create_app(root), raise_server_exceptions=False)
+    (root / DB_NAME).write_bytes(b"not a database" * 1000)
+    page = client.get("/")
+    assert page.status_code == 503 and "is not a talkdown catalogue (file is not a database)" in page.text
 
 
 # -- safety -------------------------------------------------------------------------------

@@ -433,14 +433,14 @@ def _load_transcript(item: str, root: Path):  # -> Transcript
     path = Path(item)
     if path.is_file():
         text = path.read_text(encoding="utf-8")
-        return read_json(text) if path.suffix == ".json" else parse_markdown(text)
+        return read_json(text, path) if path.suffix == ".json" else parse_markdown(text)
     if not (root / "talkdown.db").is_file():
         raise Error(f"{item} is not a file, and {root} holds no archive to look it up in; pass --archive DIR.")
     with Catalog(root / "talkdown.db", readonly=True) as catalog:
         video = catalog.get(item) or catalog.get(f"youtube:{item}")
     if video is None or not video.json_path:
         raise Error(f"No transcript with id {item!r} in the archive at {root}.")
-    return read_json((root / video.json_path).read_text(encoding="utf-8"))
+    return read_json((root / video.json_path).read_text(encoding="utf-8"), root / video.json_path)
 
 
 @cli.command()

@@ -10,8 +10,10 @@ Imports nothing of talkdown's.
 from __future__ import annotations
 
 import dataclasses
+import functools
+import json
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 SCHEMA_VERSION = 1
 SAMPLE_RATE = 16_000  # Hz: every stage hears audio as 16 kHz mono float32 (Whisper's, CAM++'s, Silero's rate)
@@ -157,28 +159,113 @@ class Transcript:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Transcript:
-        """Rebuilds a transcript from ``to_dict`` output (e.g. parsed JSON)."""
-        media = dict(data["media"])
-        media["tags"] = tuple(media.get("tags") or ())
-        media["chapters"] = tuple(Chapter(**c) for c in media.get("chapters") or ())
-        sections = tuple(
-            Section(
-                title=s["title"],
-                start=s["start"],
-                lines=tuple(
-                    Line(**{**line, "words": tuple(Word(**w) for w in line.get("words") or ())})
-                    for line in s["lines"]
-                ),
-            )
-            for s in data["sections"]
-        )
-        return cls(
-            media=Media(**media),
-            sections=sections,
-            model=ModelInfo(**data["model"]),
-            language=data.get("language"),
-            generated=data.get("generated", ""),
-            prompt=data.get("prompt"),
-            speakers=tuple(data.get("speakers") or ()),
-            turns=tuple(SpeakerTurn(**turn) for turn in data.get("turns") or ()),
-        )
+        """Rebuilds a transcript from ``to_dict`` output (e.g. parsed JSON), checking every field's type.
+
+        Keys it does not know are ignored; a null where a default exists takes the default.
+
+        Raises:
+            ValueError: a field is missing or of the wrong type; the message names it
+                (``sections[0].lines[2].start should be a number, not 'abc'``).
+        """
+        try:
+            return _build(cls, data)
+        except _Bad as e:
+            raise ValueError(str(e)) from None
+
+
+# -- reading back: each field's annotation, as written above, says what JSON it accepts.
+# Paths are built only on failure (a 3-hour talk has 30,000 words to check).
+
+_MISSING = object()
+
+
+class _Bad(ValueError):
+    """A wrong or missing field; ``path`` grows innermost first as it passes up."""
+
+    def __init__(self, what: str | None, value: Any = _MISSING) -> None:
+        super().__init__(what)
+        self.what, self.value, self.path = what, value, []
+
+    def __str__(self) -> str:
+        at = "".join(p if p.startswith("[") else "." + p for p in reversed(self.path)).lstrip(".") or "the transcript"
+        return f"{at} is missing" if self.what is None else f"{at} should be {self.what}, not {_shown(self.value)}"
+
+
+def _str(value: Any) -> str:
+    if type(value) is str:
+        return value
+    raise _Bad("a string", value)
+
+
+def _int(value: Any) -> int:
+    if type(value) is int:
+        return value
+    raise _Bad("a whole number", value)
+
+
+def _float(value: Any) -> float:
+    if type(value) is float and value - value == 0:  # not inf or nan
+        return value
+    if type(value) is int and -1e300 < value < 1e300:
+        return float(value)
+    raise _Bad("a number", value)
+
+
+def _tuple_of(item: Callable[[Any], Any]) -> Callable[[Any], tuple[Any, ...]]:
+    def convert(value: Any) -> tuple[Any, ...]:
+        if type(value) is not list:
+            raise _Bad("a list", value)
+        out = []
+        for i, v in enumerate(value):
+            try:
+                out.append(item(v))
+            except _Bad as e:
+                e.path.append(f"[{i}]")
+                raise
+        return tuple(out)
+
+    return convert
+
+
+def _converter(kind: str) -> Callable[[Any], Any]:
+    if kind.startswith("tuple["):
+        return _tuple_of(_converter(kind.removeprefix("tuple[").removesuffix(", ...]")))
+    scalar = {"str": _str, "int": _int, "float": _float}.get(kind)
+    return scalar or functools.partial(_build, globals()[kind])
+
+
+@functools.cache
+def _plan(cls: type) -> tuple[tuple[str, Callable[[Any], Any], bool, bool], ...]:
+    """(name, converter, null allowed, required) for each field of ``cls``."""
+    return tuple(
+        (f.name, _converter(f.type.removesuffix(" | None")), f.type.endswith(" | None"),
+         f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING)
+        for f in dataclasses.fields(cls)
+    )
+
+
+def _build(cls: type, data: Any) -> Any:
+    if type(data) is not dict:
+        raise _Bad("an object", data)
+    values = {}
+    for name, convert, nullable, required in _plan(cls):
+        value = data.get(name, _MISSING)
+        if value is None and nullable:
+            values[name] = None
+        elif value is _MISSING or value is None:  # a null where a default exists takes the default
+            if required:
+                e = _Bad(None)
+                e.path.append(name)
+                raise e
+        else:
+            try:
+                values[name] = convert(value)
+            except _Bad as e:
+                e.path.append(name)
+                raise
+    return cls(**values)
+
+
+def _shown(value: Any) -> str:
+    text = json.dumps(value, ensure_ascii=False)
+    return text if len(text) <= 40 else text[:39] + "…"

@@ -31,7 +31,8 @@ from starlette.responses import FileResponse, HTMLResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from talkdown.errors import CatalogError, Error, ParseError, QueryError
+from talkdown.errors import CatalogError, Error, QueryError
+from talkdown.render.jsonfmt import read_json, transcript_from
 from talkdown.render.timecode import clock
 from talkdown.serve import pages
 from talkdown.store import DB_NAME, Catalog, search
@@ -84,7 +85,8 @@ def create_app(root: Path, allowed_hosts: Sequence[str] | None = None) -> Starle
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
     ]
     middleware = [Middleware(TrustedHostMiddleware, allowed_hosts=list(allowed_hosts))] if allowed_hosts else []
-    app = Starlette(routes=routes, middleware=middleware, exception_handlers={HTTPException: site.error})
+    handlers = {HTTPException: site.error, Error: site.failed, sqlite3.Error: site.failed}
+    app = Starlette(routes=routes, middleware=middleware, exception_handlers=handlers)
     app.add_middleware(_SecurityHeaders)
     return app
 
@@ -128,8 +130,18 @@ class _Site:
 
     async def error(self, request: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)
-        title = {404: "Not found", 503: "Archive unavailable"}.get(exc.status_code, "Error")
+        titles = {400: "Cannot do that", 404: "Not found", 500: "Cannot show this page", 503: "Archive unavailable"}
+        title = titles.get(exc.status_code, "Error")
         return self.page("error.html", exc.status_code, title=title, message=exc.detail)
+
+    async def failed(self, request: Request, exc: Exception) -> Response:
+        """Any talkdown ``Error`` or SQLite error while answering: its sentence on an error page."""
+        if isinstance(exc, sqlite3.Error):
+            message = (f"The archive's catalogue {self.root / DB_NAME} cannot be read ({exc}); "
+                       "it may be damaged: move it aside and archive again")
+            return await self.error(request, HTTPException(500, message))
+        status = 400 if isinstance(exc, QueryError) else 503 if isinstance(exc, CatalogError) else 500
+        return await self.error(request, HTTPException(status, str(exc)))
 
     def index(self, request: Request) -> Response:
         with self.catalog() as catalog:
@@ -201,24 +213,29 @@ class _Site:
             raise HTTPException(404, f"The transcript file for {media_id!r} is missing from the archive.")
         try:
             stat = path.stat()
-            return _load(str(path), stat.st_mtime_ns, stat.st_size)
-        except (Error, OSError, sqlite3.Error) as e:
-            raise HTTPException(404, f"The transcript file for {media_id!r} cannot be read: {e}") from e
+            return _load(str(path), video.json_path, stat.st_mtime_ns, stat.st_size)
+        except (OSError, UnicodeError) as e:
+            reason = getattr(e, "strerror", None) or e
+            raise HTTPException(500, f"The transcript file {video.json_path} cannot be read ({reason})") from e
 
 
 @functools.lru_cache(maxsize=16)
-def _load(path: str, mtime_ns: int, size: int) -> Transcript:
+def _load(path: str, name: str, mtime_ns: int, size: int) -> Transcript:
     """Reads one JSON transcript for a page; keyed on mtime and size so a re-archived item is re-read.
 
     The page never shows word timings, which are most of the file: building 30,000
     ``Word`` objects for a 3-hour talk took 150 ms of a 200 ms budget, so they are
     dropped before ``Transcript.from_dict`` (``read_json`` without the words).
     """
+    text = Path(path).read_text(encoding="utf-8")
     try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-        for section in data["sections"]:
-            for line in section["lines"]:
-                line["words"] = ()
-        return Transcript.from_dict(data)
-    except (ValueError, KeyError, TypeError, AttributeError) as e:
-        raise ParseError(f"{path} is not a talkdown JSON transcript ({type(e).__name__}: {e})") from e
+        data = json.loads(text)
+    except ValueError:
+        return read_json(text, name)  # its sentence
+    sections = data.get("sections") if isinstance(data, dict) else None
+    for section in sections if isinstance(sections, list) else ():
+        lines = section.get("lines") if isinstance(section, dict) else None
+        for line in lines if isinstance(lines, list) else ():
+            if isinstance(line, dict):
+                line["words"] = None  # a null takes the default: no words
+    return transcript_from(data, name)
