@@ -81,6 +81,9 @@ MATRIX = [
     ("render media a list", ["render", "media.json", "-f", "srt", "-o", "-"], 1,
      'error: media.json is not a talkdown transcript: media should be an object, not ["youtube:abc12345678"]'
      + EDITED),
+    ("serve on another machine's address", ["serve", "--host", "10.255.255.1", "--port", "0"], 1,
+     "error: Cannot serve on 10.255.255.1: it is not an address of this machine; "
+     "pass --host with one of its addresses, such as 127.0.0.1"),
     ("search NEAR(a, word)", ["search", "NEAR(putin, talks)"], 1, "error: " + NEAR),
     ("transcribe ''", ["transcribe", ""], 2, "Error: A SOURCE is empty; give a URL or a media file's path."),
     ("-f rttm without --diarize", ["transcribe", str(JFK), "-f", "rttm", "-o", "out"], 2,
@@ -95,6 +98,14 @@ def test_matrix(archive: Path, case: str, argv: list[str], code: int, sentence: 
     assert "Traceback" not in done.stderr
     assert done.stderr.strip().splitlines()[-1] == sentence
     assert not (archive / "out").exists()  # a refused run writes nothing (no 0-byte .rttm)
+
+
+def test_serve_on_a_name_that_does_not_resolve_blames_the_host(archive: Path) -> None:
+    done = talkdown("serve", "--host", "no.such.host.invalid", "--port", "0", cwd=archive)
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    sentence = done.stderr.strip()  # the resolver's reason in brackets differs by system
+    assert sentence.startswith("error: Cannot serve on no.such.host.invalid: the name does not resolve (")
+    assert sentence.endswith("); pass --host with one of this machine's addresses, such as 127.0.0.1")
 
 
 @pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")

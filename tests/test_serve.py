@@ -387,8 +387,11 @@ def test_a_busy_port_is_a_clear_error() -> None:
     taken.bind(("127.0.0.1", 0))
     taken.listen()
     try:
-        with pytest.raises(Error, match="Choose another with --port"):
-            bind("127.0.0.1", taken.getsockname()[1])
+        port = taken.getsockname()[1]
+        with pytest.raises(Error) as e:
+            bind("127.0.0.1", port)
+        assert str(e.value) == (f"Cannot serve on 127.0.0.1:{port}: the port is in use by another server; "
+                                "choose another with --port")
     finally:
         taken.close()
 

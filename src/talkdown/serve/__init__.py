@@ -9,6 +9,7 @@ package costs nothing and a missing extra becomes one clear sentence.
 
 from __future__ import annotations
 
+import errno
 import ipaddress
 import socket
 from collections.abc import Callable
@@ -82,17 +83,30 @@ def bind(host: str, port: int) -> socket.socket:
         family, kind, proto, _, address = infos[0]
         sock = socket.socket(family, kind, proto)
     except (OSError, IndexError) as e:
-        raise Error(f"Cannot serve on {host}:{port}: {e}; check --host") from e
+        raise Error(f"Cannot serve on {host}: the name does not resolve ({getattr(e, 'strerror', None) or e}); "
+                    "pass --host with one of this machine's addresses, such as 127.0.0.1") from e
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind(address)
         sock.listen(128)
     except OSError as e:
         sock.close()
-        raise Error(f"Cannot serve on {host}:{port} ({e.strerror or e}); is another server using it? "
-                    "Choose another with --port") from e
+        raise Error(_bind_failed(host, port, e)) from e
     sock.set_inheritable(True)
     return sock
+
+
+def _bind_failed(host: str, port: int, e: OSError) -> str:
+    """The sentence for a failed bind: only a port in use is the port's fault."""
+    if e.errno == errno.EADDRINUSE:
+        return f"Cannot serve on {host}:{port}: the port is in use by another server; choose another with --port"
+    if e.errno == errno.EADDRNOTAVAIL:
+        return (f"Cannot serve on {host}: it is not an address of this machine; "
+                "pass --host with one of its addresses, such as 127.0.0.1")
+    if e.errno == errno.EACCES:
+        return (f"Cannot serve on {host}:{port}: not allowed ({e.strerror}); "
+                "ports below 1024 need root, so choose another with --port")
+    return f"Cannot serve on {host}:{port} ({e.strerror or e}); check --host and --port"
 
 
 def _is_loopback(host: str) -> bool:
