@@ -81,6 +81,11 @@ MATRIX = [
     ("render media a list", ["render", "media.json", "-f", "srt", "-o", "-"], 1,
      'error: media.json is not a talkdown transcript: media should be an object, not ["youtube:abc12345678"]'
      + EDITED),
+    ("--model a missing folder", ["transcribe", str(JFK), "--model", "./nosuchdir/", "-o", "-"], 1,
+     "error: No model folder at ./nosuchdir/; check the path, or pass a model name such as small.en."),
+    ("--model a file", ["transcribe", str(JFK), "--model", "start.json", "-o", "-"], 1,
+     "error: start.json is not a CTranslate2 Whisper model folder (no model.bin); pass the folder that holds "
+     "model.bin, or a model name such as small.en."),
     ("serve on another machine's address", ["serve", "--host", "10.255.255.1", "--port", "0"], 1,
      "error: Cannot serve on 10.255.255.1: it is not an address of this machine; "
      "pass --host with one of its addresses, such as 127.0.0.1"),

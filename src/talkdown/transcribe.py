@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import bisect
 import os
+import re
 from dataclasses import dataclass, replace
 from importlib import metadata
 from pathlib import Path
@@ -22,6 +23,7 @@ from .errors import ModelError
 from .types import SAMPLE_RATE, ModelInfo, Segment, Word
 
 
+_REPO_ID = re.compile(r"[A-Za-z0-9][\w.-]*/[\w.-]+")  # Systran/faster-whisper-small
 # Largest (best) first: what ``auto`` prefers when several are cached.
 _PREFERENCE = (
     "large-v3", "large-v3-turbo", "distil-large-v3.5", "distil-large-v3", "large-v2",
@@ -109,9 +111,12 @@ def resolve_model(name: str) -> tuple[Path, str]:
         best = available_models()[0]
         return best.path, best.name.replace(" (bundled)", "")
     path = Path(name).expanduser()
-    if path.is_dir():
+    if _looks_like_path(name):
+        if not path.exists():
+            raise ModelError(f"No model folder at {name}; check the path, or pass a model name such as small.en.")
         if not (path / "model.bin").is_file():
-            raise ModelError(f"{path} is not a faster-whisper model folder (it has no model.bin).")
+            raise ModelError(f"{name} is not a CTranslate2 Whisper model folder (no model.bin); "
+                             "pass the folder that holds model.bin, or a model name such as small.en.")
         return path, path.name
     if name in ("tiny.en", BUNDLED) and _cached("tiny.en") is None:
         return _bundled(), "tiny.en"
@@ -131,6 +136,13 @@ def resolve_model(name: str) -> tuple[Path, str]:
             f"({type(e).__name__}); connect to the internet once, or pass --model with a folder "
             "that holds a converted model, or use --model auto."
         ) from e
+
+
+def _looks_like_path(name: str) -> bool:
+    """A folder, not a name to download: it exists, starts with . or ~, or has a separator
+    and is not a Hugging Face ``owner/repo`` id."""
+    separated = any(sep and sep in name for sep in (os.sep, os.altsep)) and not _REPO_ID.fullmatch(name)
+    return separated or name.startswith((".", "~")) or Path(name).expanduser().exists()
 
 
 class Transcriber:
