@@ -135,7 +135,7 @@ def test_media_from_info_dates_and_fallbacks():
     assert info.media_from_info({**base, "release_date": "20230102"}).upload_date == "2023-01-02"
     assert info.media_from_info({**base, "timestamp": 1672653600}).upload_date == "2023-01-02"
     media = info.media_from_info({**base, "description": None, "tags": None, "chapters": None})
-    assert media.id == "generic:clip"
+    assert media.id == "generic:" + info.generic_id("clip", "127.0.0.1:9/clip.flac")
     assert media.title == "clip"
     assert media.upload_date is None
     assert (media.description, media.tags, media.chapters) == ("", (), ())
@@ -218,7 +218,7 @@ def server() -> Iterator[Server]:
 
 def test_resolve_direct_link(server: Server):
     media = fetch.resolve(f"{server.base}/talk.mp3")
-    assert media.id == "generic:talk"
+    assert media.id == "generic:" + info.generic_id("talk", info.canonical_url(f"{server.base}/talk.mp3"))
     assert media.url == f"{server.base}/talk.mp3"
     assert media.title == "talk"
     assert media.channel == "127.0.0.1"
@@ -233,9 +233,10 @@ def test_download_audio_writes_the_file_once(server: Server, tmp_path: Path):
         media, tmp_path / "cache", lambda done, total: seen.append((done, total))
     )
 
-    assert path == tmp_path / "cache" / "generic_talk.mp3"
+    stem = media.id.replace(":", "_")
+    assert path == tmp_path / "cache" / f"{stem}.mp3"
     assert path.read_bytes() == server.files["/talk.mp3"]
-    assert [p.name for p in path.parent.iterdir()] == ["generic_talk.mp3"]  # no .part left behind
+    assert [p.name for p in path.parent.iterdir()] == [f"{stem}.mp3"]  # no .part left behind
     size = len(server.files["/talk.mp3"])
     assert seen and seen[-1] == (size, size)
     served = len(server.requests)
@@ -251,7 +252,7 @@ def test_download_audio_without_resolve(server: Server, tmp_path: Path):
         {"id": "clip", "extractor_key": "Generic", "webpage_url": f"{server.base}/clip.flac"}
     )
     path = fetch.download_audio(media, tmp_path)
-    assert path.name == "generic_clip.flac"
+    assert path.name == media.id.replace(":", "_") + ".flac"
     assert path.read_bytes() == server.files["/clip.flac"]
 
 
@@ -259,7 +260,14 @@ def test_entries_of_an_rss_feed(server: Server, tmp_path: Path):
     items = list(fetch.entries(f"{server.base}/feed.xml"))
 
     assert [m.title for m in items] == ["Sonnet One", "Sonnet Two", "Ask Not", "Gone"]
-    assert [m.id for m in items] == ["generic:ep-1", "generic:p002", "generic:clip", "generic:gone"]
+    # A guid names an item within its feed; a file without one is named by its URL.
+    feed, host = f"{server.base}/feed.xml", info.canonical_url(server.base)
+    assert [m.id for m in items] == [
+        "generic:" + info.generic_id("ep-1", info.feed_identity(feed, "ep-1")),
+        "generic:" + info.generic_id("p002", f"{host}p002.mp3"),
+        "generic:" + info.generic_id("clip", f"{host}clip.flac"),
+        "generic:" + info.generic_id("gone", f"{host}gone.mp3"),
+    ]
     assert [m.upload_date for m in items] == ["2023-01-02", "2023-01-03", "2023-01-04", None]
     # The enclosure's URL, without the guid yt-dlp smuggles into it.
     assert items[0].url == f"{server.base}/talk.mp3"
@@ -267,7 +275,7 @@ def test_entries_of_an_rss_feed(server: Server, tmp_path: Path):
     assert items[0].channel_url == f"{server.base}/feed.xml"
 
     path = fetch.download_audio(items[0], tmp_path)
-    assert path.name == "generic_ep-1.mp3"
+    assert path.name == items[0].id.replace(":", "_") + ".mp3"
     assert path.read_bytes() == server.files["/talk.mp3"]
     with pytest.raises(FetchError, match=r"was not found \(HTTP 404\)"):
         fetch.download_audio(items[3], tmp_path)
@@ -278,7 +286,7 @@ def test_entries_limit_and_single_video(server: Server):
         "Sonnet One",
         "Sonnet Two",
     ]
-    assert [m.id for m in fetch.entries(f"{server.base}/clip.flac")] == ["generic:clip"]
+    assert [m.id for m in fetch.entries(f"{server.base}/clip.flac")] == [fetch.resolve(f"{server.base}/clip.flac").id]
 
 
 def test_resolve_refuses_a_feed(server: Server):

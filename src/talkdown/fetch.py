@@ -32,10 +32,10 @@ from yt_dlp.utils import (
 )
 
 from .errors import FetchError
-from .info import media_from_info
+from .info import feed_identity, media_from_info
 from .types import Media
 
-__all__ = ["download_audio", "entries", "resolve"]
+__all__ = ["cached_audio", "download_audio", "entries", "resolve"]
 
 Progress = Callable[[int, int | None], None]
 
@@ -158,6 +158,11 @@ def download_audio(
     raise FetchError(f"yt-dlp finished without leaving an audio file for {media.url}.")
 
 
+def cached_audio(media: Media, cache_dir: Path) -> Path | None:
+    """The finished download of ``media`` in ``cache_dir``, if one is there."""
+    return _finished_download(Path(cache_dir), _safe_stem(media.id))
+
+
 # --- yt-dlp options and calls -------------------------------------------------
 
 
@@ -260,6 +265,8 @@ def _media_from_entry(entry: dict[str, Any], playlist: dict[str, Any]) -> Media:
     if not (extractor and video_id):  # feed items carry neither
         guessed = _guess_id(url, smuggled)
         extractor, video_id = extractor or guessed[0], video_id or guessed[1]
+    guid, feed = smuggled.get("force_videoid"), playlist.get("webpage_url") or playlist.get("original_url")
+    identity = feed_identity(feed, str(guid)) if guid and feed else None
     full = {
         **entry,
         "id": video_id,
@@ -275,7 +282,7 @@ def _media_from_entry(entry: dict[str, Any], playlist: dict[str, Any]) -> Media:
         or playlist.get("channel_url")
         or playlist.get("webpage_url"),
     }
-    return media_from_info(full)
+    return media_from_info(full, identity)
 
 
 def _guess_id(url: str, smuggled: dict[str, Any]) -> tuple[str, str]:

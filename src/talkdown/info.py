@@ -7,6 +7,7 @@ is transcribed without importing yt-dlp (``fetch`` is its only home).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import urllib.parse
@@ -18,6 +19,8 @@ from .errors import FetchError
 from .types import Chapter, Media
 
 _URL_SCHEMES = frozenset({"http", "https", "ftp", "ftps"})
+_DEFAULT_PORTS = {"http": 80, "https": 443, "ftp": 21, "ftps": 990}
+_KEY_HASH = re.compile(r"-[0-9a-f]{10}$")
 
 
 def is_url(source: str) -> bool:
@@ -33,21 +36,27 @@ def is_url(source: str) -> bool:
     return parts.scheme.lower() in _URL_SCHEMES and bool(parts.netloc)
 
 
-def media_from_info(info: dict[str, Any]) -> Media:
+def media_from_info(info: dict[str, Any], identity: str | None = None) -> Media:
     """Builds a ``Media`` from a yt-dlp info dict (as ``sanitize_info`` leaves it).
 
     Args:
         info: one video's info dict, full or as a flat playlist entry.
+        identity: for the generic extractor, what names the item uniquely (a feed
+            item's ``feed_identity``); default: its canonical URL.
 
     Returns:
-        The frozen ``Media``; its id is ``"<extractor>:<id>"``, e.g. ``youtube:rg7Fvvl3taU``.
+        The frozen ``Media``; its id is ``"<extractor>:<id>"``, e.g. ``youtube:rg7Fvvl3taU``,
+        or for direct links and feed items ``generic:<name>-<hash of identity>``.
     """
-    extractor = (
+    extractor = str(
         info.get("extractor_key") or info.get("ie_key") or info.get("extractor") or "generic"
-    )
+    ).lower()
     url = info.get("webpage_url") or info.get("original_url") or info.get("url")
+    video_id = str(info["id"])
+    if extractor == "generic":
+        video_id = generic_id(video_id, identity or canonical_url(str(url or "")))
     return Media(
-        id=f"{str(extractor).lower()}:{info['id']}",
+        id=f"{extractor}:{video_id}",
         title=str(info.get("title") or info.get("fulltitle") or info["id"]),
         url=url,
         channel=info.get("channel") or info.get("uploader") or _fallback_channel(info, url),
@@ -64,6 +73,46 @@ def media_from_info(info: dict[str, Any]) -> Media:
         ),
         language=info.get("language"),
     )
+
+
+def canonical_url(url: str) -> str:
+    """What a URL names, without what merely reaches it: host (lower case, no default
+    port) and path; scheme, query, fragment and percent-escapes are left out, so a
+    signed or tracked link to the same file keeps one identity.
+    """
+    parts = urllib.parse.urlparse(url.strip())
+    host = (parts.hostname or "").lower()
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    if port is not None and port != _DEFAULT_PORTS.get(parts.scheme.lower()):
+        host += f":{port}"
+    return host + (urllib.parse.unquote(parts.path) or "/")
+
+
+def feed_identity(feed_url: str, guid: str) -> str:
+    """A feed item's identity: its feed and its guid (guids are unique within one feed only)."""
+    return f"{canonical_url(feed_url)}#{guid}"
+
+
+def generic_id(name: str, identity: str) -> str:
+    """``episode`` named by ``host/a/episode.mp3`` → ``episode-3f9a2c1d0e``.
+
+    yt-dlp names a direct link by its file stem and a feed item by its guid, which two
+    different files share all the time (``episode.mp3`` on two paths, ``ep-1`` in two
+    feeds); the id keys the download cache and the catalogue, so it carries a hash of
+    what the name is of. The readable name stays in front, for file names.
+    """
+    return f"{name}-{hashlib.sha1(identity.encode()).hexdigest()[:10]}"
+
+
+def legacy_id(media_id: str) -> str | None:
+    """The id talkdown gave a generic item before ids carried their identity's hash
+    (``generic:episode``), for finding what older archives hold; None for other ids."""
+    if media_id.startswith("generic:") and _KEY_HASH.search(media_id):
+        return _KEY_HASH.sub("", media_id)
+    return None
 
 
 def load_info_json(path: Path) -> Media:
