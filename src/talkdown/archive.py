@@ -21,9 +21,8 @@ from typing import Callable, Iterator, Sequence
 
 from . import cache, info, pipeline
 from .errors import Error
-from .parse import parse_markdown
 from .render import read_json, render
-from .store import Catalog, archive_paths, ensure_writable, lock, write_atomic
+from .store import Catalog, Video, archive_paths, ensure_writable, lock, write_atomic
 from .diarize import DiarizeOptions, validate
 from .transcribe import TranscribeOptions, Transcriber
 from .types import Media, Transcript
@@ -47,7 +46,8 @@ class ArchiveJob:
 
 @dataclass(frozen=True, slots=True)
 class ItemResult:
-    """One item's fate: 'archived', 'skipped' or 'failed' (with the message)."""
+    """One item's fate: 'archived', 'skipped' (done before), 'waiting' (failed before, not
+    yet due again) or 'failed' (with the message)."""
 
     media: Media
     status: str
@@ -56,36 +56,87 @@ class ItemResult:
 
 
 @dataclass(frozen=True, slots=True)
+class Unlisted:
+    """An entry that could not even be listed: a source, a line of a URL list, a file of a folder."""
+
+    name: str
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
 class Listing:
-    """What the sources hold: the items to do, those already done, and sources that failed."""
+    """What the sources hold: the items to do, those done, those waiting for their retry
+    (with the last error), and the entries that could not be listed."""
 
     todo: tuple[Media, ...]
     skipped: tuple[Media, ...]
-    errors: tuple[tuple[str, str], ...]
+    waiting: tuple[tuple[Media, str], ...]
+    errors: tuple[Unlisted, ...]
 
 
-def _list_source(source: str, limit: int | None) -> Iterator[Media]:
-    if info.is_url(source):
-        from . import fetch  # lazily: a folder of local files needs no yt-dlp
+def _list_source(source: str, in_list: bool = False) -> Iterator[Media | Unlisted]:
+    """Every entry of one source; an entry that fails is an ``Unlisted``, and the rest go on."""
+    try:
+        if info.is_url(source):
+            from . import fetch  # lazily: a folder of local files needs no yt-dlp
 
-        yield from fetch.entries(source, limit)
-        return
-    path = Path(source).expanduser()
-    if path.is_dir():
-        for file in sorted(p for p in path.rglob("*") if p.suffix.lower() in MEDIA_SUFFIXES):
-            yield pipeline.load_media(str(file))[0]
-    elif path.suffix.lower() == ".txt" and path.is_file():
-        from . import fetch
+            yield from fetch.entries(source)
+            return
+        path = Path(source).expanduser()
+        if path.is_dir():
+            for file in sorted(p for p in path.rglob("*") if p.suffix.lower() in MEDIA_SUFFIXES and p.is_file()):
+                try:
+                    yield pipeline.load_media(str(file))[0]
+                except Error as e:
+                    yield Unlisted(str(file), str(e))
+        elif path.suffix.lower() == ".txt" and path.is_file() and not in_list:
+            for line in _list_lines(path):
+                yield from _list_source(line if info.is_url(line) else str(path.parent / line), in_list=True)
+        else:
+            yield pipeline.load_media(source)[0]
+    except Error as e:
+        yield Unlisted(source, str(e))
 
-        for url in path.read_text(encoding="utf-8").split():
-            if not url.startswith("#"):
-                yield from fetch.entries(url, limit)
-    else:
-        yield pipeline.load_media(source)[0]
+
+def _list_lines(path: Path) -> list[str]:
+    """A URL list: one URL (or path, relative to the list) a line; blank lines and ``#`` comments are passed over."""
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as e:
+        reason = e.strerror if isinstance(e, OSError) and e.strerror else "it is not UTF-8 text"
+        raise Error(f"Cannot read the URL list {path}: {reason}.") from e
+    return [line.strip() for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
 
 
-def _due(catalog: Catalog, media: Media, retry_failed: bool, now: dt.datetime) -> bool:
-    row = catalog.get(media.id)
+def _newest(items: Sequence[Media], job: ArchiveJob) -> list[Media]:
+    """``--since``, then newest first, then ``--limit``: the N newest of what is recent enough.
+    Items without a date keep the source's order, after the dated ones."""
+    kept = [m for m in items if not job.since or (m.upload_date or "") >= job.since]
+    kept.sort(key=lambda m: m.upload_date or "", reverse=True)
+    return kept[: job.limit] if job.limit is not None else kept
+
+
+def _row(catalog: Catalog, media: Media) -> Video | None:
+    """The catalogue's row for ``media``, also under the id an older talkdown gave it.
+
+    Before ids carried a hash of what they name, a direct link was ``generic:<file stem>``
+    and a feed item ``generic:<guid>``. Such a row is this item's only when it is the same
+    thing: the same URL, or (for a feed item) the same feed. Otherwise it is another file
+    that happened to share the name, and this item is new.
+    """
+    if (row := catalog.get(media.id)) is not None or (old := info.legacy_id(media.id)) is None:
+        return row
+    row = catalog.get(old)
+    if row is None:
+        return None
+    key = info.canonical_url(media.url or "")
+    if row.url and media.url and info.canonical_url(row.url) == key:
+        return row
+    from_feed = not media.id.endswith(info.generic_id("", key))
+    return row if from_feed and row.channel is not None and row.channel == media.channel else None
+
+
+def _due(row: Video | None, retry_failed: bool, now: dt.datetime) -> bool:
     if row is None:
         return True
     if row.status == "done":
@@ -99,23 +150,36 @@ def _due(catalog: Catalog, media: Media, retry_failed: bool, now: dt.datetime) -
 
 
 def list_items(sources: Sequence[str], catalog: Catalog, job: ArchiveJob) -> Listing:
-    """Enumerates every source, newest first, and splits what is due from what is done."""
+    """Lists every entry of every source, newest first, and splits what is due from what is done.
+
+    ``--limit`` and ``--since`` apply to each source, so the whole source is listed first.
+    """
     found: dict[str, Media] = {}
-    errors = []
+    errors: list[Unlisted] = []
     for source in sources:
-        try:
-            for media in _list_source(source, job.limit):
-                found.setdefault(media.id, media)
-        except Error as e:
-            errors.append((source, str(e)))
-    items = [m for m in found.values() if not job.since or (m.upload_date or "") >= job.since]
-    items.sort(key=lambda m: m.upload_date or "", reverse=True)
-    if job.limit is not None:
-        items = items[: job.limit]
+        medias = []
+        for entry in _list_source(source):
+            if isinstance(entry, Unlisted):
+                errors.append(entry)
+            else:
+                medias.append(entry)
+        for media in _newest(medias, job):
+            found.setdefault(media.id, media)
+    items = sorted(found.values(), key=lambda m: m.upload_date or "", reverse=True)
     now = dt.datetime.now(dt.timezone.utc)
-    todo = tuple(m for m in items if _due(catalog, m, job.retry_failed, now))
-    skipped = tuple(m for m in items if m not in todo)
-    return Listing(todo, skipped, tuple(errors))
+    todo, skipped, waiting = [], [], []
+    for media in items:
+        row = _row(catalog, media)
+        if row is not None and row.id != media.id and row.status == "failed":
+            catalog.forget(row.id)  # an old-style failed row holds no files: retried under the new id
+            row = None
+        if _due(row, job.retry_failed, now):
+            todo.append(media)
+        elif row is not None and row.status == "done":
+            skipped.append(media)
+        else:
+            waiting.append((media, (row.error if row else None) or "failed before"))
+    return Listing(tuple(todo), tuple(skipped), tuple(waiting), tuple(errors))
 
 
 def store_transcript(catalog: Catalog, root: Path, transcript: Transcript, markdown: str | None = None) -> Path:
@@ -136,11 +200,11 @@ def _recover(catalog: Catalog, root: Path) -> None:
 def _prepare(media: Media, cache_dir: Path) -> tuple[Media, Path]:
     if media.path:
         return media, Path(media.path)
-    from . import fetch
-
     if media.url and not media.title:
+        from . import fetch
+
         media = fetch.resolve(media.url)
-    return media, fetch.download_audio(media, cache_dir / "audio")
+    return media, pipeline.download(media, cache_dir, pipeline.SilentReporter())
 
 
 def _complete(media: Media, fetched: Future, transcriber: Transcriber, reporter: pipeline.Reporter,
@@ -208,8 +272,10 @@ def archive(sources: Sequence[str], job: ArchiveJob, reporter: pipeline.Reporter
         try:
             for media in listing.skipped:
                 yield ItemResult(media, "skipped")
-            for source, message in listing.errors:
-                yield ItemResult(Media(id=source, title=source), "failed", message)
+            for media, message in listing.waiting:
+                yield ItemResult(media, "waiting", message)
+            for entry in listing.errors:
+                yield ItemResult(Media(id=entry.name, title=entry.name), "failed", entry.message)
             if listing.todo:
                 transcriber = Transcriber(job.transcribe if job.jobs == 1 else
                                           dataclasses.replace(job.transcribe, threads=1, workers=job.jobs))
@@ -232,24 +298,3 @@ def _finish(catalog: Catalog, job: ArchiveJob, media: Media, future: Future) -> 
     if not media.path and audio.is_relative_to(job.cache_dir):
         audio.unlink(missing_ok=True)  # archived: the transcript is what we keep
     return ItemResult(transcript.media, "archived", path=path)
-
-
-def import_transcripts(src: Path, root: Path) -> Iterator[tuple[Path, str | None]]:
-    """Indexes transcripts that already exist (the seed's Markdown, ours, our JSON).
-
-    Yields (file, None) for each imported file and (file, message) for each skipped one.
-    """
-    if not src.is_dir():
-        raise Error(f"{src} is not a folder of transcripts.")
-    ensure_writable(root)
-    with lock(root), Catalog(root / "talkdown.db") as catalog:
-        for path in sorted(p for p in src.rglob("*") if p.suffix in (".md", ".json") and p.is_file()):
-            if path.suffix == ".json" and path.parent.name == ".json" and (path.parent.parent / path.stem).exists():
-                continue
-            try:
-                text = path.read_text(encoding="utf-8")
-                transcript = read_json(text) if path.suffix == ".json" else parse_markdown(text)
-                store_transcript(catalog, root, transcript, markdown=text if path.suffix == ".md" else None)
-                yield path, None
-            except (Error, UnicodeDecodeError, OSError) as e:
-                yield path, str(e) if isinstance(e, Error) else f"cannot be read ({e})"

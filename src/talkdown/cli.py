@@ -25,6 +25,7 @@ from rich.progress import (BarColumn, DownloadColumn, Progress, TaskID, TextColu
                            TimeRemainingColumn)
 
 from . import archive as archiving
+from . import importing
 from . import pipeline
 from .diarize import DiarizeOptions
 from .errors import Error
@@ -36,7 +37,7 @@ from .render.timecode import clock, deep_link
 from .store import transcript_stem
 from .transcribe import TranscribeOptions, available_models
 
-_err = Console(stderr=True, highlight=False)
+_err = Console(stderr=True, highlight=False, markup=False, soft_wrap=True)  # titles and paths hold brackets: markup only where asked
 
 
 class _RichReporter:
@@ -51,7 +52,7 @@ class _RichReporter:
         self.done()
         if not _err.is_terminal:
             return
-        columns = [TextColumn("{task.description}", style="bold"), BarColumn()]
+        columns = [TextColumn("{task.description}", style="bold", markup=False), BarColumn()]
         columns += [DownloadColumn()] if unit == "B" else [TextColumn("{task.completed:.0f}/{task.total:.0f} s audio")]
         self._progress = Progress(*columns, TimeRemainingColumn(), console=_err, transient=True)
         self._progress.start()
@@ -120,7 +121,7 @@ def _diarize_options(kw: dict) -> DiarizeOptions | None:  # type: ignore[type-ar
 
 
 def _fail(message: str) -> None:
-    _err.print(f"[red]error:[/] {message}", markup=True, soft_wrap=True)
+    _err.print(f"[red]error:[/] {escape(message)}", markup=True, soft_wrap=True)
 
 
 def _interrupted(done: str = "") -> NoReturn:
@@ -302,12 +303,14 @@ def archive(sources: tuple[str, ...], root: Path, limit: int | None, since: str 
     job = archiving.ArchiveJob(root=root, limit=limit, since=since, jobs=jobs, retry_failed=retry_failed,
                                transcribe=TranscribeOptions(model=model, language=language, prime=prompt),
                                diarize=_diarize_options(speakers), speaker_names=names)
-    counts = {"archived": 0, "skipped": 0, "failed": 0}
+    counts = {"archived": 0, "skipped": 0, "waiting": 0, "failed": 0}
+    failures: list[str] = []
     total = [0]
 
     def listed(listing: archiving.Listing) -> None:
         total[0] = len(listing.todo) + len(listing.errors)
-        _err.print(f"{len(listing.todo)} to transcribe, {len(listing.skipped)} already archived")
+        waiting = f", {len(listing.waiting)} failed before and wait for their retry" if listing.waiting else ""
+        _err.print(f"{len(listing.todo)} to transcribe, {len(listing.skipped)} already archived{waiting}")
 
     results = archiving.archive(sources, job, _RichReporter() if jobs == 1 else pipeline.SilentReporter(), listed)
     try:
@@ -317,17 +320,31 @@ def archive(sources: tuple[str, ...], root: Path, limit: int | None, since: str 
             if result.status == "archived":
                 _err.print(f"{step} archived {result.media.title}")
                 click.echo(str(result.path))
-            elif result.status == "failed":
-                _fail(f"{step} {result.media.title}: {result.error}")
+            elif result.status in ("failed", "waiting"):
+                failures.append(f"{_named(result.media)}: {result.error}")
+                if result.status == "failed":
+                    _fail(f"{step} {result.media.title}: {result.error}")
     except Error as e:
         _fail(str(e))
         sys.exit(1)
     except KeyboardInterrupt:
         results.close()
         _interrupted(f"{counts['archived']} archived in this run; run the same command again to go on")
-    _err.print(f"{counts['archived']} archived, {counts['skipped']} skipped, {counts['failed']} failed")
-    if counts["failed"]:
+    waiting = (f", {counts['waiting']} waiting to be retried (after the back-off, or now with --retry-failed)"
+               if counts["waiting"] else "")
+    if failures:
+        _err.print("Not archived:")
+        for line in failures:
+            _err.print(f"  {line}", soft_wrap=True)
+    _err.print(f"{counts['archived']} archived, {counts['skipped']} skipped, {counts['failed']} failed{waiting}")
+    if failures:
         sys.exit(1)
+
+
+def _named(media) -> str:  # type: ignore[no-untyped-def]
+    """How the summary names an item: its title, and where it is from when that says more."""
+    where = media.path or media.url
+    return f"{media.title} ({where})" if where and where != media.title else media.title
 
 
 @cli.command(name="import")
@@ -340,19 +357,21 @@ def import_(src: Path, root: Path) -> None:
     Example:
       talkdown import old-transcripts/ -o archive/
     """
-    imported = failed = 0
+    counts = {"imported": 0, "kept": 0, "passed": 0, "failed": 0}
     try:
-        for path, error in archiving.import_transcripts(src, root):
-            if error:
-                failed += 1
-                _fail(f"{path}: {error}")
-            else:
-                imported += 1
+        for result in importing.import_transcripts(src, root):
+            counts[result.status] += 1
+            if result.status == "failed":
+                _fail(f"{result.path}: {result.message}")
+            elif result.status == "kept":
+                _err.print(f"kept: {result.path}: {result.message}", soft_wrap=True)
     except Error as e:
         _fail(str(e))
         sys.exit(1)
-    _err.print(f"{imported} imported, {failed} failed")
-    if failed:
+    kept = f", {counts['kept']} kept as archived (richer than the file)" if counts["kept"] else ""
+    passed = f", {counts['passed']} passed over (JSON that is not a transcript)" if counts["passed"] else ""
+    _err.print(f"{counts['imported']} imported{kept}{passed}, {counts['failed']} failed")
+    if counts["failed"]:
         sys.exit(1)
 
 

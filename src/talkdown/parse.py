@@ -95,7 +95,7 @@ def _tolerant(header: str) -> dict[str, Any]:
             continue
         try:
             fields[key] = yaml.safe_load(text)
-        except yaml.YAMLError:
+        except (yaml.YAMLError, ValueError):  # ValueError: a date like 2025-13-45
             try:
                 fields[key] = ast.literal_eval(text)
             except (ValueError, SyntaxError):
@@ -108,7 +108,7 @@ def _front(header: str | None) -> dict[str, Any]:
         return {}
     try:
         data = yaml.safe_load(header)
-    except yaml.YAMLError:
+    except (yaml.YAMLError, ValueError):  # ValueError: YAML reads 2025-13-45 as an impossible date
         data = None
     return data if isinstance(data, dict) else _tolerant(header)
 

@@ -16,7 +16,7 @@ from typing import Any, Callable, Iterator, Protocol, Sequence
 
 from . import decode, diarize, info, prime
 from .cache import cache_dir
-from .errors import Error, OutputError
+from .errors import DecodeError, Error, OutputError
 from .render import EXTENSIONS, render
 from .shape import rename_speakers, shape
 from .store.files import ensure_writable, transcript_stem, write_atomic
@@ -142,11 +142,32 @@ def _prompt(initial_prompt: str | None, hotwords: str | None) -> str | None:
 
 
 def download(media: Media, cache_dir: Path, reporter: Reporter) -> Path:
+    """The audio of ``media``, from the cache when what it holds decodes, else downloaded.
+
+    A file that does not decode is never kept: a cached one is fetched again, a fresh
+    one is removed, so a server that sent an error page once does not fail every run.
+
+    Raises:
+        Error: the download failed, or what the URL serves is not audio.
+    """
     from . import fetch
 
+    folder = cache_dir / "audio"
+    if (cached := fetch.cached_audio(media, folder)) is not None:
+        try:
+            decode.probe(cached)
+            return cached
+        except DecodeError:
+            cached.unlink(missing_ok=True)
     reporter.task(f"Downloading {media.title}", None, "B")
-    path = fetch.download_audio(media, cache_dir / "audio", progress=lambda got, total: reporter.update(got, total))
+    path = fetch.download_audio(media, folder, progress=lambda got, total: reporter.update(got, total))
     reporter.done()
+    try:
+        decode.probe(path)
+    except DecodeError as e:
+        path.unlink(missing_ok=True)
+        raise DecodeError(f"What {media.url} serves is not audio or video talkdown can read; "
+                          "check the address (it was not kept, so the next run fetches it again).") from e
     return path
 
 
