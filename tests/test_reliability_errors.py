@@ -113,6 +113,18 @@ def test_serve_on_a_name_that_does_not_resolve_blames_the_host(archive: Path) ->
     assert sentence.endswith("); pass --host with one of this machine's addresses, such as 127.0.0.1")
 
 
+@pytest.mark.skipif(not SONNET.exists() or not JFK.exists(), reason="needs the sonnet and JFK clips")
+def test_a_truncated_file_warns_and_keeps_its_decoded_length(tmp_path: Path) -> None:
+    """The first 10 KB of a 53 s mp3: its header still says 53 s, but only 1.2 s decodes."""
+    (tmp_path / "cut.mp3").write_bytes(SONNET.read_bytes()[:10_240])
+    done = talkdown("transcribe", "cut.mp3", "--model", "tiny.en", "-o", "-", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.strip() == "warning: cut.mp3 decodes to 1.2 s of its stated 53 s; it may be truncated."
+    assert "Length: 1s" in done.stdout and "53s" not in done.stdout
+    whole = talkdown("transcribe", str(JFK), "--model", "tiny.en", "-o", "-", cwd=tmp_path)
+    assert whole.returncode == 0 and "warning" not in whole.stderr and "Length: 11s" in whole.stdout
+
+
 @pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
 def test_search_to_a_full_disk_is_one_sentence(archive: Path) -> None:
     with open("/dev/full", "w") as full:

@@ -7,8 +7,10 @@ the machine. Whisper wants 16 kHz mono, so resampling happens here, once.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
+import sys
 from pathlib import Path
 
 import av
@@ -68,6 +70,22 @@ def decode(path: Path) -> np.ndarray:
     if not chunks:
         raise DecodeError(f"{path} contains no decodable audio; it may be corrupt or truncated.")
     return np.concatenate(chunks).astype(np.float32, copy=False)
+
+
+def settle_duration(media: Media, decoded: float, path: Path) -> Media:
+    """``media`` with the length its audio really has.
+
+    The container's stated duration stands unless the audio decodes to much less (a
+    truncated download or copy keeps its header's length); then the decoded length is
+    used and one sentence is warned on stderr.
+    """
+    stated = media.duration
+    if stated is not None and stated - decoded <= max(2.0, 0.1 * stated):
+        return media
+    if stated is not None:
+        print(f"warning: {path} decodes to {decoded:.1f} s of its stated {stated:.0f} s; it may be truncated.",
+              file=sys.stderr, flush=True)
+    return dataclasses.replace(media, duration=round(decoded, 3))
 
 
 def probe(path: Path) -> Media:

@@ -94,8 +94,7 @@ def transcribe_media(
     """Decodes, transcribes (and, with ``speakers``, diarizes) and shapes one item."""
     audio = decode.decode(audio_path)
     total = len(audio) / decode.SAMPLE_RATE
-    if media.duration is None:
-        media = dataclasses.replace(media, duration=round(total, 3))
+    media = decode.settle_duration(media, total, audio_path)  # warns when the file is truncated
     names = prime.hotwords(media, transcriber.familiar) if transcriber.options.prime else None
     # Speakers are found beside the transcription: diarization's one thread uses the core
     # time CTranslate2 leaves idle (it keeps 2 cores about 70 % busy, issue #6).
