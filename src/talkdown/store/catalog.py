@@ -17,12 +17,14 @@ external-content FTS5 table (text stored once, in ``lines``) tokenized
 from __future__ import annotations
 
 import contextlib
+import functools
+import os
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, fields
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from talkdown.errors import CatalogError
 from talkdown.store.files import archive_paths, clean_temp
@@ -152,6 +154,42 @@ class Reconciled:
 
 
 _VIDEO_COLUMNS = ", ".join(f.name for f in fields(Video))
+_Call = TypeVar("_Call", bound=Callable[..., Any])
+
+
+def sqlite_error(path: Path, error: sqlite3.Error) -> CatalogError:
+    """One sentence for what SQLite says of the catalogue: damaged, full, read-only, busy…"""
+    text = str(error)
+    code = getattr(error, "sqlite_errorname", "")
+    if code.startswith("SQLITE_FULL") or "disk is full" in text:
+        return CatalogError(f"The disk holding {path} is full; free some space and run again "
+                            "(what is archived so far is kept)")
+    if code.startswith("SQLITE_READONLY") or "readonly" in text:
+        return CatalogError(f"{path} cannot be written (it or its folder is read-only); "
+                            "archive into a folder you can write, or read it with search, render or serve")
+    if code.startswith("SQLITE_BUSY") or "locked" in text:
+        return CatalogError(f"The catalogue {path} is busy ({text}); wait for the other run to finish")
+    if code.startswith("SQLITE_NOTADB") or "not a database" in text:
+        return CatalogError(f"{path} is not a talkdown catalogue ({text}); move it aside or choose another folder")
+    if code.startswith("SQLITE_CORRUPT") or "malformed" in text or "vtable constructor failed" in text:
+        return CatalogError(f"The catalogue {path} is damaged ({text}); the transcripts are safe in their "
+                            f"files: move {path.name} aside and run talkdown archive or import to rebuild it")
+    if code.startswith(("SQLITE_IOERR", "SQLITE_CANTOPEN")) or isinstance(error, sqlite3.OperationalError):
+        return CatalogError(f"Cannot use the catalogue {path} ({text}); check the disk and its permissions")
+    return CatalogError(f"The catalogue {path} cannot be read ({text}); is it a talkdown catalogue?")
+
+
+def _guarded(method: _Call) -> _Call:
+    """Turns SQLite's exceptions in a ``Catalog`` method into ``sqlite_error``'s sentence."""
+
+    @functools.wraps(method)
+    def guarded(self: Catalog, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(self, *args, **kwargs)
+        except sqlite3.Error as e:
+            raise sqlite_error(self.path, e) from e
+
+    return guarded  # type: ignore[return-value]
 
 
 def _now() -> str:
@@ -192,8 +230,7 @@ class Catalog:
             raise CatalogError(f"No archive catalogue at {self.path}; run talkdown archive first")
         try:
             if self.readonly:
-                db = sqlite3.connect(self.path.resolve().as_uri() + "?mode=ro", uri=True,
-                                     isolation_level=None, check_same_thread=False)
+                db = self._connect_readonly()
             else:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
                 db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
@@ -201,18 +238,38 @@ class Catalog:
             if not self.readonly:
                 db.execute("PRAGMA journal_mode = WAL")
                 db.execute("PRAGMA synchronous = NORMAL")  # WAL + NORMAL: durable except the last commit on power loss
-        except (sqlite3.OperationalError, OSError) as e:
-            raise CatalogError(f"Cannot open the catalogue {self.path}: {e}; check the path and its permissions") from e
-        except sqlite3.DatabaseError as e:
-            raise CatalogError(f"{self.path} is not a talkdown catalogue ({e}); move it aside or choose another folder") from e
+        except OSError as e:
+            raise CatalogError(f"Cannot open the catalogue {self.path}: {e.strerror or e}; check the path and its permissions") from e
+        except sqlite3.Error as e:
+            raise sqlite_error(self.path, e) from e
         db.row_factory = sqlite3.Row
         return db
 
+    def _connect_readonly(self) -> sqlite3.Connection:
+        """Reads without writing anything, also in a folder this user cannot write.
+
+        A WAL database is read through its ``-shm`` file, which a reader must be able to
+        create; where the folder is read-only no one can be writing it, so SQLite is told
+        the file is immutable and reads it as it stands.
+        """
+        uri = self.path.resolve().as_uri()
+        db = sqlite3.connect(uri + "?mode=ro", uri=True, isolation_level=None, check_same_thread=False)
+        if os.access(self.path.parent, os.W_OK):
+            return db
+        try:
+            db.execute("PRAGMA user_version").fetchone()
+            return db
+        except sqlite3.Error:
+            db.close()
+            return sqlite3.connect(uri + "?immutable=1", uri=True, isolation_level=None, check_same_thread=False)
+
     def _version(self) -> int:
         try:
-            return int(self.db.execute("PRAGMA user_version").fetchone()[0])
-        except sqlite3.DatabaseError as e:
-            raise CatalogError(f"{self.path} is not a talkdown catalogue ({e}); move it aside or choose another folder") from e
+            version = self.db.execute("PRAGMA user_version").fetchone()[0]
+            self.db.execute("SELECT count(*) FROM sqlite_schema").fetchone()
+            return int(version)
+        except sqlite3.Error as e:
+            raise sqlite_error(self.path, e) from e
 
     def _migrate(self) -> None:
         version = self._version()
@@ -232,8 +289,8 @@ class Catalog:
             raise CatalogError(f"The catalogue {self.path} was opened read-only")
         try:
             self.db.execute("BEGIN IMMEDIATE")
-        except sqlite3.OperationalError as e:
-            raise CatalogError(f"The catalogue {self.path} is busy ({e}); wait for the other run to finish") from e
+        except sqlite3.Error as e:
+            raise sqlite_error(self.path, e) from e
         try:
             yield self.db
         except BaseException:
@@ -257,25 +314,30 @@ class Catalog:
         """Whether ``media_id`` is archived (status ``done``); failed ones do not count."""
         return self.status(media_id) == "done"
 
+    @_guarded
     def status(self, media_id: str) -> str | None:
         """``"done"``, ``"failed"`` or None when the catalogue has never seen ``media_id``."""
         row = self.db.execute("SELECT status FROM videos WHERE id = ?", (media_id,)).fetchone()
         return row[0] if row else None
 
+    @_guarded
     def get(self, media_id: str) -> Video | None:
         """The row for ``media_id``, or None."""
         row = self.db.execute(f"SELECT {_VIDEO_COLUMNS} FROM videos WHERE id = ?", (media_id,)).fetchone()
         return Video(**dict(row)) if row else None
 
+    @_guarded
     def done_ids(self) -> set[str]:
         """Every archived id, for skipping a whole feed's entries in one query."""
         return {r[0] for r in self.db.execute("SELECT id FROM videos WHERE status = 'done'")}
 
+    @_guarded
     def failed_ids(self) -> list[str]:
         """Ids whose last attempt failed, oldest failure first."""
         rows = self.db.execute("SELECT id FROM videos WHERE status = 'failed' ORDER BY updated_at, id")
         return [r[0] for r in rows]
 
+    @_guarded
     def videos(self, channel: str | None = None) -> list[Video]:
         """All rows (or one channel's), newest upload first."""
         sql = f"SELECT {_VIDEO_COLUMNS} FROM videos"
@@ -285,6 +347,7 @@ class Catalog:
         sql += " ORDER BY upload_date IS NULL, upload_date DESC, title"
         return [Video(**dict(r)) for r in self.db.execute(sql, params)]
 
+    @_guarded
     def channels(self) -> list[tuple[str | None, int]]:
         """``(channel, number of archived items)``, by channel name."""
         rows = self.db.execute(
@@ -307,6 +370,7 @@ class Catalog:
         """
         self.record_done_many([(transcript, md_path, json_path)])
 
+    @_guarded
     def record_done_many(self, items: Iterable[tuple[Transcript, Path | str, Path | str]]) -> int:
         """``record_done`` for many items in a single transaction (``import``, rebuilding).
 
@@ -349,6 +413,7 @@ class Catalog:
             path = path.resolve().relative_to(self.root.resolve())
         return path.as_posix()
 
+    @_guarded
     def record_failure(self, media_id: str, message: str, *, title: str = "", url: str | None = None,
                        channel: str | None = None, upload_date: str | None = None) -> None:
         """Records a failed attempt (the count goes up) so it is reported and retried.
@@ -376,6 +441,7 @@ class Catalog:
                 (media_id, title, channel, upload_date, url, message, _now()),
             )
 
+    @_guarded
     def forget(self, media_id: str) -> None:
         """Removes an item's row and lines (its files are left alone)."""
         with self._transaction() as db:
@@ -386,11 +452,13 @@ class Catalog:
         db.execute("DELETE FROM lines WHERE video_id = ?", (media_id,))
         db.execute("DELETE FROM videos WHERE id = ?", (media_id,))
 
+    @_guarded
     def start_run(self) -> int:
         """Opens a row for this archive run and returns its id."""
         with self._transaction() as db:
             return int(db.execute("INSERT INTO runs (started_at) VALUES (?)", (_now(),)).lastrowid or 0)
 
+    @_guarded
     def end_run(self, run_id: int, *, archived: int, skipped: int, failed: int) -> None:
         """Closes a run with its summary counts."""
         with self._transaction() as db:
@@ -399,6 +467,7 @@ class Catalog:
                 (_now(), archived, skipped, failed, run_id),
             )
 
+    @_guarded
     def optimize(self) -> None:
         """Merges the full-text index into one segment: faster queries after a big import."""
         with self._transaction() as db:
@@ -406,6 +475,7 @@ class Catalog:
 
     # -- crash recovery ----------------------------------------------------------------
 
+    @_guarded
     def reconcile(self, loader: Callable[[str], Transcript]) -> Reconciled:
         """Makes files and catalogue agree after a crash; call it holding ``lock(root)``.
 

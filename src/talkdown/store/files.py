@@ -227,6 +227,7 @@ _REASONS = {
         ("EROFS", "the disk is read-only"),
         ("ENOSPC", "the disk is full"),
         ("EDQUOT", "the disk quota is used up"),
+        ("EFBIG", "the file is larger than this system allows (a file size limit)"),
         ("ENOTDIR", "part of that path is a file, not a folder"),
         ("EEXIST", "a file of that name is in the way"),
         ("ENAMETOOLONG", "the name is too long"),
