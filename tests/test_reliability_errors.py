@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -103,6 +105,20 @@ def test_matrix(archive: Path, case: str, argv: list[str], code: int, sentence: 
     assert "Traceback" not in done.stderr
     assert done.stderr.strip().splitlines()[-1] == sentence
     assert not (archive / "out").exists()  # a refused run writes nothing (no 0-byte .rttm)
+
+
+def test_search_in_a_damaged_catalogue_is_one_sentence(archive: Path, tmp_path: Path) -> None:
+    shutil.copytree(archive, tmp_path / "a")
+    db = tmp_path / "a" / DB_NAME
+    data = bytearray(db.read_bytes())
+    for page in range(4096, len(data), 4096):  # the header stays, every later page is spoilt
+        data[page + 100:page + 4000] = b"\xff" * 3900
+    db.write_bytes(bytes(data))
+    done = talkdown("search", "putin", cwd=tmp_path / "a")
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    sentence = (f"error: The catalogue {re.escape(str(db))} is damaged " r"\([^)]+\); the transcripts are safe in "
+                "their files: move talkdown.db aside and run talkdown archive or import to rebuild it")
+    assert re.fullmatch(sentence, done.stderr.strip()), done.stderr
 
 
 def test_serve_on_a_name_that_does_not_resolve_blames_the_host(archive: Path) -> None:

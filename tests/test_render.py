@@ -431,8 +431,10 @@ def test_read_json_rejects_other_text_with_a_plain_message(bad: str) -> None:
 
 
 @pytest.mark.parametrize(("change", "sentence"), [
-    (lambda d: d["sections"][0]["lines"][0].update(start="abc"), 'sections[0].lines[0].start should be a number, not "abc"'),
-    (lambda d: d["sections"][0]["lines"][0].update(words="hi"), 'sections[0].lines[0].words should be a list, not "hi"'),
+    (lambda d: d["sections"][0]["lines"][0].update(start="abc"),
+     'sections[0].lines[0].start should be a number, not "abc"'),
+    (lambda d: d["sections"][0]["lines"][0].update(words="hi"),
+     'sections[0].lines[0].words should be a list, not "hi"'),
     (lambda d: d.update(media=[1]), "media should be an object, not [1]"),
     (lambda d: d["media"].update(view_count=1.5), "media.view_count should be a whole number, not 1.5"),
     (lambda d: d["model"].pop("name"), "model.name is missing"),

@@ -226,7 +226,7 @@ def test_a_damaged_transcript_file_is_a_page_naming_the_file_and_field(
     assert str(path.relative_to(root)).replace("'", "&#39;") in page.text and sentence in page.text
 
 
-def test_a_damaged_catalogue_is_a_page_on_every_route(archive: tuple[Path, dict[str, Transcript]]) -> None:
+def test_a_damaged_catalogue_is_a_503_page_on_every_route(archive: tuple[Path, dict[str, Transcript]]) -> None:
     root = archive[0]
     client = TestClient(create_app(root), raise_server_exceptions=False)
     db = root / DB_NAME
@@ -236,8 +236,10 @@ def test_a_damaged_catalogue_is_a_page_on_every_route(archive: tuple[Path, dict[
     db.write_bytes(bytes(data))
     for path in ("/", "/channel/Poetry%20Hour", "/v/file:sonnet1new", "/search?q=sonnet", "/media/file:sonnet1new"):
         page = client.get(path)
-        assert page.status_code == 500, path
-        assert "cannot be read (database disk image is malformed); it may be damaged" in page.text, path
+        assert page.status_code == 503, path
+        assert "<h1>Archive unavailable</h1>" in page.text, path
+        assert re.search(r"The catalogue \S+talkdown.db is damaged \([^)]+\); the transcripts are safe in their files: "
+                         "move talkdown.db aside and run talkdown archive or import to rebuild it", page.text), path
 
 
 def test_a_catalogue_replaced_by_garbage_is_a_503_page(archive: tuple[Path, dict[str, Transcript]]) -> None:

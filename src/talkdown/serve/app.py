@@ -36,6 +36,7 @@ from talkdown.render.jsonfmt import read_json, transcript_from
 from talkdown.render.timecode import clock
 from talkdown.serve import pages
 from talkdown.store import DB_NAME, Catalog, search
+from talkdown.store.catalog import sqlite_error
 from talkdown.store.files import LOCAL_CHANNEL
 from talkdown.types import Transcript
 
@@ -137,9 +138,7 @@ class _Site:
     async def failed(self, request: Request, exc: Exception) -> Response:
         """Any talkdown ``Error`` or SQLite error while answering: its sentence on an error page."""
         if isinstance(exc, sqlite3.Error):
-            message = (f"The archive's catalogue {self.root / DB_NAME} cannot be read ({exc}); "
-                       "it may be damaged: move it aside and archive again")
-            return await self.error(request, HTTPException(500, message))
+            exc = sqlite_error(self.root / DB_NAME, exc)
         status = 400 if isinstance(exc, QueryError) else 503 if isinstance(exc, CatalogError) else 500
         return await self.error(request, HTTPException(status, str(exc)))
 

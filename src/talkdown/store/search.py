@@ -16,9 +16,10 @@ import re
 import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 from talkdown.errors import QueryError
-from talkdown.store.catalog import DB_NAME, Catalog
+from talkdown.store.catalog import DB_NAME, Catalog, sqlite_error
 
 # Control characters never appear in transcript text, so they mark a match unambiguously;
 # the CLI turns them into bold, the web page into <mark>.
@@ -85,7 +86,7 @@ def search(
 
     Raises:
         QueryError: if the query is empty or malformed, or ``since`` is not a date.
-        CatalogError: if there is no catalogue at the path given.
+        CatalogError: if there is no catalogue at the path given, or it is damaged.
     """
     match = fts_query(query)
     if since is not None and not _DATE.fullmatch(since):
@@ -93,9 +94,17 @@ def search(
     if limit < 1:
         raise QueryError(f"--limit must be 1 or more, not {limit}")
     if isinstance(catalog, Catalog):
-        return _run(catalog.db, query, match, channel, since, limit, mark)
+        return _damaged(catalog, lambda: _run(catalog.db, query, match, channel, since, limit, mark))
     with Catalog(_db_path(Path(catalog)), readonly=True) as opened:
-        return _run(opened.db, query, match, channel, since, limit, mark)
+        return _damaged(opened, lambda: _run(opened.db, query, match, channel, since, limit, mark))
+
+
+def _damaged(catalog: Catalog, run: Callable[[], list[Hit]]) -> list[Hit]:
+    """``run()``, with a damaged database as talkdown's sentence rather than SQLite's traceback."""
+    try:
+        return run()
+    except sqlite3.Error as e:
+        raise sqlite_error(catalog.path, e) from e
 
 
 def _db_path(path: Path) -> Path:
@@ -152,7 +161,8 @@ def _has_word(text: str) -> bool:
 
 
 def _run(  # ``query`` is what the user typed, for the sentence; ``match`` is its FTS5 form
-    db: sqlite3.Connection, query: str, match: str, channel: str | None, since: str | None, limit: int, mark: tuple[str, str]
+    db: sqlite3.Connection, query: str, match: str, channel: str | None, since: str | None, limit: int,
+    mark: tuple[str, str],
 ) -> list[Hit]:
     try:
         # Counting up to one past the cap walks the doclist in rowid order without bm25: microseconds.
