@@ -82,7 +82,7 @@ def _list_source(source: str, in_list: bool = False) -> Iterator[Media | Unliste
 
             yield from fetch.entries(source)
             return
-        path = Path(source).expanduser()
+        path = Path(info.local_path(source)).expanduser()
         if path.is_dir():
             for file in sorted(p for p in path.rglob("*") if p.suffix.lower() in MEDIA_SUFFIXES and p.is_file()):
                 try:
@@ -93,7 +93,7 @@ def _list_source(source: str, in_list: bool = False) -> Iterator[Media | Unliste
             for line in _list_lines(path):
                 yield from _list_source(line if info.is_url(line) else str(path.parent / line), in_list=True)
         else:
-            yield pipeline.load_media(source)[0]
+            yield pipeline.load_media(str(path))[0]
     except Error as e:
         yield Unlisted(source, str(e))
 
@@ -183,11 +183,20 @@ def list_items(sources: Sequence[str], catalog: Catalog, job: ArchiveJob) -> Lis
 
 
 def store_transcript(catalog: Catalog, root: Path, transcript: Transcript, markdown: str | None = None) -> Path:
-    """Writes JSON, then Markdown, then the catalogue row: the crash-safe order."""
+    """Writes JSON, then Markdown, then the catalogue row: the crash-safe order.
+
+    When the item was archived before under other names (its title or channel changed),
+    the old files go once the new row is in: one item, one pair of files.
+    """
     paths = archive_paths(root, transcript.media)
+    previous = catalog.get(transcript.media.id)
     write_atomic(paths.json, render(transcript, "json"))
     write_atomic(paths.markdown, markdown if markdown is not None else render(transcript, "md"))
     catalog.record_done(transcript, paths.markdown, paths.json)
+    if previous is not None and previous.status == "done":
+        for old in {previous.md_path, previous.json_path} - {None}:
+            if (root / old).resolve() not in (paths.markdown.resolve(), paths.json.resolve()):
+                (root / old).unlink(missing_ok=True)
     return paths.markdown
 
 

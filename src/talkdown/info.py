@@ -11,6 +11,7 @@ import hashlib
 import json
 import re
 import urllib.parse
+import urllib.request
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -34,6 +35,14 @@ def is_url(source: str) -> bool:
     """
     parts = urllib.parse.urlparse(source.strip())
     return parts.scheme.lower() in _URL_SCHEMES and bool(parts.netloc)
+
+
+def local_path(source: str) -> str:
+    """``file:///home/me/talk.mp3`` → ``/home/me/talk.mp3``; anything else as it is."""
+    parts = urllib.parse.urlparse(source.strip())
+    if parts.scheme.lower() == "file" and parts.netloc in ("", "localhost"):
+        return urllib.request.url2pathname(parts.path)
+    return source
 
 
 def media_from_info(info: dict[str, Any], identity: str | None = None) -> Media:

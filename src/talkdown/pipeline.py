@@ -78,7 +78,7 @@ def load_media(source: str, info_json: Path | None = None) -> tuple[Media, Path 
         from . import fetch  # yt-dlp: 65 ms to import, never needed for a local file
 
         return fetch.resolve(source), None
-    path = Path(source).expanduser()
+    path = Path(info.local_path(source)).expanduser()
     media = decode.probe(path)
     sidecar = info_json or info.find_info_json(path)
     if sidecar is not None:
