@@ -476,15 +476,8 @@ JSON_VALUES = st.recursive(
 @given(changes=st.lists(st.tuples(st.sampled_from(_paths(RICH)), JSON_VALUES), min_size=1, max_size=3))
 def test_any_field_replaced_is_a_transcript_or_one_sentence(changes: list[tuple[tuple[Any, ...], Any]]) -> None:
     """A hand-edited JSON file: read_json then every format gives text or talkdown's ``Error``, nothing else."""
-    data = copy.deepcopy(RICH)
-    for path, value in changes:
-        parent = data
-        for key in path[:-1]:
-            parent = parent[key] if isinstance(parent, (dict, list)) and _has(parent, key) else None
-        if isinstance(parent, (dict, list)) and _has(parent, path[-1]):
-            parent[path[-1]] = value
     try:
-        t = read_json(json.dumps(data), "edited.json")
+        t = read_json(json.dumps(edited(RICH, changes)), "edited.json")
     except Error as e:
         assert str(e).startswith("edited.json ") and "\n" not in str(e)
         return
@@ -493,6 +486,18 @@ def test_any_field_replaced_is_a_transcript_or_one_sentence(changes: list[tuple[
             assert isinstance(render(t, fmt), str)
         except Error as e:
             assert str(e) and "\n" not in str(e)
+
+
+def edited(data: dict[str, Any], changes: list[tuple[tuple[Any, ...], Any]]) -> dict[str, Any]:
+    """A copy of ``data`` with the value at each path replaced (paths an earlier change removed are passed over)."""
+    data = copy.deepcopy(data)
+    for path, value in changes:
+        parent: Any = data
+        for key in path[:-1]:
+            parent = parent[key] if isinstance(parent, (dict, list)) and _has(parent, key) else None
+        if isinstance(parent, (dict, list)) and _has(parent, path[-1]):
+            parent[path[-1]] = value
+    return data
 
 
 def _has(container: Any, key: Any) -> bool:

