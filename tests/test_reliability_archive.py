@@ -8,8 +8,14 @@ asserted is what the user sees: the exit code, the summary, the transcript's wor
 from __future__ import annotations
 
 import json
+import os
+import random
+import re
+import resource
 import shutil
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -257,3 +263,114 @@ def test_import_goes_on_past_bad_files_and_passes_over_other_json(tmp_path: Path
     assert "2-broken.json: This is not valid JSON" in result.stderr
     assert result.stderr.strip().endswith("2 imported, 2 passed over (JSON that is not a transcript), 1 failed")
     assert [i for i, _ in _rows(root)] == ["youtube:MGgDHevAc8A", "youtube:aaaaaaaaaaa"]
+
+
+# -- the disk, the database, the folder -------------------------------------------------
+
+TALKDOWN = Path(sys.executable).with_name("talkdown")
+
+
+def _talkdown(*args: str, env: dict[str, str], fsize: int | None = None):
+    """talkdown in its own process: a file size limit (RLIMIT_FSIZE) stands for a full disk."""
+    def limit() -> None:
+        if fsize is not None:
+            resource.setrlimit(resource.RLIMIT_FSIZE, (fsize, fsize))
+    return subprocess.run([str(TALKDOWN), *args], capture_output=True, text=True, env=env, timeout=300,
+                          preexec_fn=limit)
+
+
+def _consistent(root: Path) -> None:
+    """Every item once: one done row per Markdown file, each row's files there."""
+    with sqlite3.connect(root / "talkdown.db") as db:
+        rows = db.execute("SELECT md_path, json_path FROM videos WHERE status = 'done'").fetchall()
+    assert len(rows) == len(list(root.glob("*/*.md"))) == 1
+    assert all((root / md).is_file() and (root / js).is_file() for md, js in rows)
+
+
+@pytest.mark.parametrize("fsize, existing", [(0, False), (100, False), (32_768, False), (12_000, True), (40_000, True)])
+def test_a_full_disk_at_any_write_is_one_sentence_and_the_next_run_mends_it(
+        tmp_path: Path, fsize: int, existing: bool) -> None:
+    """[12] The limits stop the lock file, the catalogue's creation, its first commit, and
+    (in an archive that exists) the run's row or the transcript's: each one sentence."""
+    env = {**os.environ, "TALKDOWN_CACHE": str(tmp_path / "cache")}
+    folder, root = tmp_path / "in", tmp_path / "archive"
+    folder.mkdir()
+    shutil.copy(next(corpus.CORPUS.rglob("p001.mp3")), folder / "sonnet.mp3")  # a 17 KB transcript JSON
+    if existing:
+        (tmp_path / "none").mkdir()
+        assert _talkdown("archive", str(tmp_path / "none"), "-o", str(root), env=env).returncode == 0
+    full = _talkdown("archive", str(folder), "-o", str(root), env=env, fsize=fsize)
+    assert full.returncode == 1
+    assert "Traceback" not in full.stderr
+    assert re.search(r"error: .*(File too large|disk I/O error|file size limit)", full.stderr), full.stderr
+    again = _talkdown("archive", str(folder), "-o", str(root), env=env)
+    assert again.returncode == 0, again.stderr
+    _consistent(root)
+
+
+def test_a_damaged_catalogue_is_one_sentence_in_every_command(tmp_path: Path) -> None:
+    """[9] Random pages after a valid header: tracebacks in search, archive and render."""
+    root, src = tmp_path / "archive", tmp_path / "src"
+    src.mkdir()
+    shutil.copy(SEED, src)
+    assert _run("import", str(src), "-o", str(root)).exit_code == 0
+    db = root / "talkdown.db"
+    data = bytearray(db.read_bytes())
+    data[4096:] = random.Random(1).randbytes(len(data) - 4096)
+    db.write_bytes(bytes(data))
+    clip = tmp_path / "jfk.flac"
+    clip.write_bytes(JFK)
+    for argv in (["search", "putin", "-o", str(root)], ["archive", str(clip), "-o", str(root)],
+                 ["render", "youtube:MGgDHevAc8A", "--archive", str(root), "-o", str(tmp_path / "out")]):
+        result = _run(*argv)
+        assert result.exit_code == 1, argv
+        assert f"The catalogue {db} is damaged" in result.stderr and "move talkdown.db aside" in result.stderr
+
+
+def _read_only(root: Path) -> list[str]:
+    """A command prefix under which ``root`` is read-only: a read-only bind mount for root
+    (who writes anywhere), else the files' modes."""
+    if os.geteuid() != 0:
+        for path in (*root.rglob("*"), root):
+            path.chmod(0o555 if path.is_dir() else 0o444)
+        return []
+    if subprocess.run(["unshare", "-m", "true"], capture_output=True).returncode != 0:
+        pytest.skip("running as root without the right to mount: no way to make a folder read-only here")
+    script = 'mount --bind "$0" "$0" && mount -o remount,bind,ro "$0" "$0" && exec "$@"'
+    return ["unshare", "-m", "sh", "-c", script, str(root)]
+
+
+def test_a_read_only_archive_is_read_read_only(tmp_path: Path) -> None:
+    """[11] search, render and serve called a healthy database 'not a talkdown catalogue … move it aside'."""
+    root, src = tmp_path / "archive", tmp_path / "src"
+    src.mkdir()
+    shutil.copy(SEED, src)
+    assert _run("import", str(src), "-o", str(root)).exit_code == 0
+    prefix = _read_only(root)
+    env = {**os.environ, "TALKDOWN_CACHE": str(tmp_path / "cache")}
+
+    def run(*argv: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([*prefix, *argv], capture_output=True, text=True, env=env, timeout=120)
+
+    found = run(str(TALKDOWN), "search", "direct talks", "-o", str(root), "--limit", "1")
+    assert found.returncode == 0, found.stderr
+    assert "Putin calls for 'direct talks'" in found.stdout
+    rendered = run(str(TALKDOWN), "render", "youtube:MGgDHevAc8A", "--archive", str(root), "-f", "srt", "-o", "-")
+    assert rendered.returncode == 0, rendered.stderr
+    assert "Istanbul" in rendered.stdout
+    page = run(sys.executable, "-c", "import sys; from pathlib import Path; from starlette.testclient import TestClient; "
+               "from talkdown.serve.app import create_app; "
+               "r = TestClient(create_app(Path(sys.argv[1]))).get('/v/youtube:MGgDHevAc8A'); "
+               "print(r.status_code, 'Istanbul' in r.text)", str(root))
+    assert page.stdout.split() == ["200", "True"], page.stderr
+    refused = run(str(TALKDOWN), "archive", str(src), "-o", str(root))
+    assert refused.returncode == 1 and "Traceback" not in refused.stderr
+    assert re.search(r"error: Cannot write to .*(read-only|permission denied)", refused.stderr), refused.stderr
+    assert not list(root.rglob(".tmp-talkdown-*"))
+
+
+def test_render_of_a_file_that_is_not_text_is_one_sentence(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.json"
+    bad.write_bytes(b"\xff\xfe{}")
+    result = _run("render", str(bad), "-o", "-")
+    assert result.exit_code == 1 and f"{bad} is not UTF-8 text" in result.stderr

@@ -448,10 +448,19 @@ def render_(item: str, formats: tuple[str, ...], out_dir: str, root: Path) -> No
         sys.exit(1)
 
 
+def _read_text(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as e:
+        raise Error(f"{path} is not UTF-8 text; is it a transcript (.md or .json)?") from e
+    except OSError as e:
+        raise Error(f"Cannot read {path}: {e.strerror or e}.") from e
+
+
 def _load_transcript(item: str, root: Path):  # -> Transcript
     path = Path(item)
     if path.is_file():
-        text = path.read_text(encoding="utf-8")
+        text = _read_text(path)
         return read_json(text, path) if path.suffix == ".json" else parse_markdown(text)
     if not (root / "talkdown.db").is_file():
         raise Error(f"{item} is not a file, and {root} holds no archive to look it up in; pass --archive DIR.")
@@ -459,7 +468,7 @@ def _load_transcript(item: str, root: Path):  # -> Transcript
         video = catalog.get(item) or catalog.get(f"youtube:{item}")
     if video is None or not video.json_path:
         raise Error(f"No transcript with id {item!r} in the archive at {root}.")
-    return read_json((root / video.json_path).read_text(encoding="utf-8"), root / video.json_path)
+    return read_json(_read_text(root / video.json_path), root / video.json_path)
 
 
 @cli.command()

@@ -174,7 +174,10 @@ def sqlite_error(path: Path, error: sqlite3.Error) -> CatalogError:
     if code.startswith("SQLITE_CORRUPT") or "malformed" in text or "vtable constructor failed" in text:
         return CatalogError(f"The catalogue {path} is damaged ({text}); the transcripts are safe in their "
                             f"files: move {path.name} aside and run talkdown archive or import to rebuild it")
-    if code.startswith(("SQLITE_IOERR", "SQLITE_CANTOPEN")) or isinstance(error, sqlite3.OperationalError):
+    if code.startswith("SQLITE_IOERR") or "disk I/O error" in text:
+        return CatalogError(f"Cannot write or read the catalogue {path} ({text}); the disk may be full or "
+                            "failing: free some space and run again (what is archived so far is kept)")
+    if code.startswith("SQLITE_CANTOPEN") or isinstance(error, sqlite3.OperationalError):
         return CatalogError(f"Cannot use the catalogue {path} ({text}); check the disk and its permissions")
     return CatalogError(f"The catalogue {path} cannot be read ({text}); is it a talkdown catalogue?")
 
@@ -293,10 +296,13 @@ class Catalog:
             raise sqlite_error(self.path, e) from e
         try:
             yield self.db
-        except BaseException:
-            self.db.execute("ROLLBACK")
+            self.db.execute("COMMIT")
+        except BaseException as e:
+            with contextlib.suppress(sqlite3.Error):  # a failed COMMIT may have ended it already
+                self.db.execute("ROLLBACK")
+            if isinstance(e, sqlite3.Error):
+                raise sqlite_error(self.path, e) from e
             raise
-        self.db.execute("COMMIT")
 
     def close(self) -> None:
         """Closes the connection; the catalogue can no longer be used."""

@@ -40,13 +40,18 @@ def lock(root: Path) -> Iterator[None]:
             raise CatalogError(
                 f"Another talkdown run is using {root} (pid {_holder(handle)}); wait for it to finish"
             )
-        handle.seek(0)
-        handle.truncate()
-        handle.write(f"{os.getpid()}\n")
-        handle.flush()
+        try:
+            handle.seek(0)
+            handle.truncate()
+            handle.write(f"{os.getpid()}\n")
+            handle.flush()
+        except OSError as e:  # the pid is for people; the lock itself is held
+            raise CatalogError(f"Cannot write in the archive {root}: {e.strerror or e}; free some space "
+                               "or choose another folder with -o") from e
         yield
     finally:
-        handle.close()  # closing the descriptor releases the lock
+        with contextlib.suppress(OSError):  # a flush that failed above fails again; the descriptor still closes
+            handle.close()  # closing the descriptor releases the lock
 
 
 def _holder(handle: IO[str]) -> str:
