@@ -182,3 +182,59 @@ def test_video_id_key_or_a_content_hash_names_media_without_a_youtube_url() -> N
 def test_files_that_are_not_transcripts_are_refused_plainly(text: str) -> None:
     with pytest.raises(ParseError, match="not a talkdown/whisper Markdown transcript"):
         parse_markdown(text)
+
+
+# -- properties: whatever a user's old files hold, the parser answers or says why not ---------
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from talkdown.types import Transcript  # noqa: E402
+
+_PIECES = st.sampled_from([
+    "---\n", "# Title\n", "**BBC:** [May 11, 2025](https://www.youtube.com/watch?v=MGgDHevAc8A)\n",
+    "*  text [[00:00:07](https://www.youtube.com/watch?v=MGgDHevAc8A&t=7.44s)]\n", "*  plain [00:01:02]\n",
+    "## Chapter\n", "Upload Date: 2025-13-45\n", "Length: 759s\n", "Video Keywords: ['a', 'b'\n",
+    "Video ID: x:y\n", "Speakers: [A, B]\n", "Video Views: -3\n", "Video Rating: nan\n", "Date Generated: 0\n",
+    "Video Description: |\n  x\n", ": : :\n", "\t- [\n", "*  **Speaker 1:** hi [[00:00:00](u&t=1e309s)]\n",
+])
+
+
+def _parsed_or_refused(text: str) -> None:
+    try:
+        assert isinstance(parse_markdown(text), Transcript)
+    except ParseError as e:
+        assert str(e)  # talkdown's own sentence; anything else raised fails the test
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.one_of(st.text(), st.lists(st.one_of(_PIECES, st.text(max_size=12))).map("".join)))
+def test_any_text_is_a_transcript_or_a_parse_error(text: str) -> None:
+    _parsed_or_refused(text)
+
+
+_SEED = FIXTURE.read_text(encoding="utf-8")
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, len(_SEED)), st.integers(0, 40), st.one_of(_PIECES, st.text(max_size=8))),
+                min_size=1, max_size=4))
+def test_the_seed_file_damaged_anywhere_is_a_transcript_or_a_parse_error(edits: list[tuple[int, int, str]]) -> None:
+    text = _SEED
+    for at, cut, insert in edits:  # cut a few characters somewhere and put something else there
+        text = text[:at] + insert + text[at + cut:]
+    _parsed_or_refused(text)
+
+
+_LINE_TEXT = st.text(st.characters(blacklist_categories=("Cc", "Cs", "Zl", "Zp")), min_size=1, max_size=40).map(
+    str.strip).filter(bool)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(_LINE_TEXT, min_size=1, max_size=6), _LINE_TEXT)
+def test_any_line_text_and_title_survive_our_markdown(texts: list[str], title: str) -> None:
+    t = transcript(*[line(text, 2.0 * i) for i, text in enumerate(texts)], media=media(title=title))
+    back = parse_markdown(render_markdown(t))
+    assert [x.text for x in back.lines()] == [" ".join(x.split()) for x in texts]
+    assert [x.start for x in back.lines()] == [2.0 * i for i in range(len(texts))]
+    assert back.media.title == " ".join(title.split())
