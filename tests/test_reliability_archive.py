@@ -325,6 +325,10 @@ def test_a_damaged_catalogue_is_one_sentence_in_every_command(tmp_path: Path) ->
         result = _run(*argv)
         assert result.exit_code == 1, argv
         assert f"The catalogue {db} is damaged" in result.stderr and "move talkdown.db aside" in result.stderr
+    db.rename(tmp_path / "damaged.db")  # as the sentence says: the files rebuild the catalogue
+    (tmp_path / "nothing").mkdir()
+    assert _run("archive", str(tmp_path / "nothing"), "-o", str(root)).exit_code == 0
+    assert "Istanbul" in _run("search", "istanbul", "-o", str(root)).stdout
 
 
 def _read_only(root: Path) -> list[str]:
