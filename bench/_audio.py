@@ -68,28 +68,36 @@ def _convert(value: str, kind: object) -> object:
 
 
 def parse_overrides(pairs: list[str]) -> dict[str, object]:
-    from talkdown.transcribe import TranscribeOptions
+    """``key=value`` pairs for TranscribeOptions or (faster-whisper's own) WhisperOptions fields."""
+    from talkdown.asr import TranscribeOptions
+    from talkdown.asr.whisper import WhisperOptions
 
-    fields = {f.name: f.type for f in dataclasses.fields(TranscribeOptions)}
-    try:
-        hints = typing.get_type_hints(TranscribeOptions)
-    except Exception:  # noqa: BLE001 - annotations as strings are fine too
-        hints = {}
     out: dict[str, object] = {}
     for pair in pairs:
         key, _, value = pair.partition("=")
         key = key.strip()
-        if key not in fields:
-            raise SystemExit(f"--option {key}: not a TranscribeOptions field ({', '.join(fields)})")
-        out[key] = _convert(value, hints.get(key, fields[key]))
+        for cls in (TranscribeOptions, WhisperOptions):
+            fields = {f.name: f.type for f in dataclasses.fields(cls)}
+            if key in fields and key != "tuning":
+                try:
+                    hints = typing.get_type_hints(cls)
+                except Exception:  # noqa: BLE001 - annotations as strings are fine too
+                    hints = {}
+                out[key] = _convert(value, hints.get(key, fields[key]))
+                break
+        else:
+            raise SystemExit(f"--option {key}: not a TranscribeOptions or WhisperOptions field")
     return out
 
 
 def talkdown_options(overrides: dict[str, object], threads: int, **extra: object):
-    from talkdown.transcribe import TranscribeOptions
+    from talkdown.asr import TranscribeOptions
+    from talkdown.asr.whisper import WhisperOptions
 
     kw = {"threads": threads, **overrides, **extra}
-    return TranscribeOptions(**kw)
+    own = {f.name for f in dataclasses.fields(WhisperOptions)}
+    tuning = WhisperOptions(**{k: v for k, v in kw.items() if k in own})
+    return TranscribeOptions(**{k: v for k, v in kw.items() if k not in own}, tuning=tuning)
 
 
 def describe(overrides: dict[str, object]) -> str:
@@ -102,17 +110,17 @@ class Talkdown:
     """talkdown's whole transcribe path in-process: load_media → transcribe_media → Transcript."""
 
     def __init__(self, options) -> None:
-        from talkdown.transcribe import Transcriber
+        from talkdown import asr
 
         self.options = options
-        self.transcriber = Transcriber(options)
+        self.transcriber = asr.load(options)
 
     def __call__(self, path: Path) -> Result:
         from talkdown import pipeline
 
         t0 = time.perf_counter()
         media, _ = pipeline.load_media(str(path))
-        t = pipeline.transcribe_media(media, Path(path), self.transcriber, pipeline.SilentReporter())
+        t = pipeline.transcribe_media(media, Path(path), self.transcriber, item=pipeline.ItemJob(transcribe=self.options))
         words = [(w.start, w.end, w.text) for w in t.words()]
         lines = [(ln.start, ln.end, ln.text) for ln in t.lines()]
         return Result(t.text, words, lines, time.perf_counter() - t0)

@@ -8,13 +8,13 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from talkdown.transcribe import TranscribeOptions, Transcriber  # noqa: E402
+from talkdown import asr  # noqa: E402
 
 
 @pytest.fixture(scope="session")
-def transcriber() -> Transcriber:
-    """The real bundled tiny.en, loaded once for the session, with talkdown's defaults."""
-    return Transcriber(TranscribeOptions())
+def transcriber() -> asr.Engine:
+    """The real bundled tiny.en through faster-whisper, loaded once for the session, with talkdown's defaults."""
+    return asr.load(asr.TranscribeOptions())
 
 
 @pytest.fixture(autouse=True)

@@ -11,11 +11,11 @@ import corpus
 from talkdown import pipeline
 from talkdown.decode import decode
 from talkdown.parse import parse_markdown
-from talkdown.transcribe import Transcriber
+from talkdown.asr import Engine
 
 
 @pytest.fixture(scope="module")
-def transcripts(transcriber: Transcriber) -> dict[str, str]:
+def transcripts(transcriber: Engine) -> dict[str, str]:
     """Every corpus clip through the pipeline's own transcribe step (decode → ASR → shape)."""
     out = {}
     for c in corpus.clips():
@@ -43,7 +43,7 @@ def test_whole_corpus(transcripts: dict[str, str]) -> None:
     assert errors / words <= 0.30
 
 
-def test_lines_end_at_sentence_ends(transcriber: Transcriber) -> None:
+def test_lines_end_at_sentence_ends(transcriber: Engine) -> None:
     c = corpus.clip("p001")
     media, _ = pipeline.load_media(str(c.audio))
     t = pipeline.transcribe_media(media, c.audio, transcriber, pipeline.SilentReporter())
@@ -66,7 +66,7 @@ def test_lines_end_at_sentence_ends(transcriber: Transcriber) -> None:
 
 
 def test_sentences_still_end_when_the_metadata_primes_the_decoder(
-    transcriber: Transcriber, transcripts: dict[str, str]
+    transcriber: Engine, transcripts: dict[str, str]
 ) -> None:
     """Names from the BBC fixture prime clips that name none of them: the words stay and so do
     the full stops (a bare list of names as hotwords had left most of these lines unended)."""
@@ -98,7 +98,7 @@ def test_decode_matches_duration() -> None:
     assert audio.dtype.name == "float32"
 
 
-def test_longform_stays_whole_and_monotonic(transcriber: Transcriber, tmp_path: Path) -> None:
+def test_longform_stays_whole_and_monotonic(transcriber: Engine, tmp_path: Path) -> None:
     wav, reference, spans = corpus.longform(tmp_path / "long.wav", minutes=2.0)
     media, _ = pipeline.load_media(str(wav))
     t = pipeline.transcribe_media(media, wav, transcriber, pipeline.SilentReporter())
@@ -112,7 +112,7 @@ def test_longform_stays_whole_and_monotonic(transcriber: Transcriber, tmp_path: 
 
 @pytest.mark.parametrize("speaker", ["reader", "mfa"])
 def test_joined_input_reads_as_well_as_its_clips_alone(
-    transcriber: Transcriber, transcripts: dict[str, str], tmp_path: Path, speaker: str
+    transcriber: Engine, transcripts: dict[str, str], tmp_path: Path, speaker: str
 ) -> None:
     """Several minutes of one speaker with pauses of 0.5-3 s: nothing lost to the length."""
     wav, reference, spans = corpus.longform(tmp_path / "long.wav", minutes=3.0, speaker=speaker)

@@ -109,7 +109,7 @@ def test_stereo_clip_through_the_pipeline_gives_each_voice_its_channel(transcrib
     assert all(iou(t.start, t.end, channel_of(t.start, t.end)) >= 0.8 for t in turns), turns
 
     media, _ = pipeline.load_media(str(wav))
-    t = pipeline.transcribe_media(media, wav, transcriber, pipeline.SilentReporter(), speakers=DiarizeOptions())
+    t = pipeline.transcribe_media(media, wav, transcriber, item=pipeline.ItemJob(diarize=DiarizeOptions()))
     lines = list(t.lines())
     assert lines and all(line.speaker == label[channel_of(line.start, line.end)] for line in lines)
     left_only = [w for line in lines for w in line.words if not loud[int(w.start * 20) : int(w.end * 20) + 1, 1].any()]

@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 
 import corpus
-from talkdown import pipeline, transcribe
-from talkdown.transcribe import Transcriber
+from talkdown import pipeline
+from talkdown.asr import Engine, spans
 from talkdown.types import Segment, Word
 
 PADDING = {
@@ -26,7 +26,7 @@ CLIPS = ("jfk", "p002")
 
 
 @pytest.fixture(scope="module")
-def alone(transcriber: Transcriber) -> float:
+def alone(transcriber: Engine) -> float:
     """WER of the clips transcribed one by one, with nothing around them."""
     errors = words = 0
     for name in CLIPS:
@@ -38,7 +38,7 @@ def alone(transcriber: Transcriber) -> float:
     return errors / words
 
 
-def _padded(transcriber: Transcriber, tmp_path: Path, kind: str):  # -> (Transcript, spans)
+def _padded(transcriber: Engine, tmp_path: Path, kind: str):  # -> (Transcript, spans)
     pad = PADDING[kind]
     pieces, spans, t = [pad(30.0)], [], 30.0
     for name in CLIPS:
@@ -52,7 +52,7 @@ def _padded(transcriber: Transcriber, tmp_path: Path, kind: str):  # -> (Transcr
 
 
 @pytest.mark.parametrize("kind", sorted(PADDING))
-def test_padding_gets_no_words(transcriber: Transcriber, tmp_path: Path, kind: str) -> None:
+def test_padding_gets_no_words(transcriber: Engine, tmp_path: Path, kind: str) -> None:
     transcript, spans = _padded(transcriber, tmp_path, kind)
     words = list(transcript.words())
     invented = [w for w in words if not any(a - 0.5 <= (w.start + w.end) / 2 <= b + 0.5 for a, b in spans)]
@@ -64,7 +64,7 @@ def test_padding_gets_no_words(transcriber: Transcriber, tmp_path: Path, kind: s
 # Chords too: Silero, just out of 30 s of music, missed JFK's first 4 s ("And so, my
 # fellow Americans, ask not what your") until long pauses were heard again, fresh.
 @pytest.mark.parametrize("kind", sorted(PADDING))
-def test_padding_costs_the_speech_nothing(transcriber: Transcriber, tmp_path: Path, alone: float, kind: str) -> None:
+def test_padding_costs_the_speech_nothing(transcriber: Engine, tmp_path: Path, alone: float, kind: str) -> None:
     transcript, _ = _padded(transcriber, tmp_path, kind)
     reference = " ".join(corpus.clip(n).reference for n in CLIPS)
     # Measured: 0.110 (silence) and 0.117 (noise) against 0.090 alone, i.e. 3-4 of 145 words.
@@ -75,38 +75,38 @@ def test_padding_costs_the_speech_nothing(transcriber: Transcriber, tmp_path: Pa
 def test_speech_missed_after_a_long_pause_is_found_on_a_fresh_listen() -> None:
     jfk = corpus.decode16k(corpus.clip("jfk").audio)
     audio = np.concatenate([corpus.music(30.0, -20.0), jfk, corpus.music(30.0, -20.0)]).astype(np.float32)
-    regions = transcribe.speech_regions(audio)
+    regions = spans.speech_regions(audio)
     assert regions[0][0] > 30.5  # Silero, dulled by the music, hears JFK late
-    (start, end), = transcribe.unheard_speech(audio, regions)
+    (start, end), = spans.unheard_speech(audio, regions)
     assert 29.5 <= start <= 30.5 and end >= regions[0][1]  # from his first word, into the speech it knew
 
 
 def test_words_replaced_in_a_span_leave_the_rest_of_their_segment_whole() -> None:
     words = (Word(1.0, 1.4, " one"), Word(5.0, 5.4, " two"), Word(9.0, 9.4, " three"))
     segment = Segment(1.0, 9.4, " one two three", words)
-    (left,) = transcribe._without([segment], 4.0, 6.0)
+    (left,) = spans.without([segment], 4.0, 6.0)
     assert left.words == (words[0], words[2]) and left.text == "one three"
     assert (left.start, left.end) == (1.0, 9.4)
-    assert transcribe._without([Segment(4.5, 5.5, " two", (words[1],))], 4.0, 6.0) == []
+    assert spans.without([Segment(4.5, 5.5, " two", (words[1],))], 4.0, 6.0) == []
 
 
-def test_two_missed_stretches_in_one_pause_both_keep_their_words(transcriber: Transcriber, monkeypatch) -> None:
+def test_two_missed_stretches_in_one_pause_both_keep_their_words(transcriber: Engine, monkeypatch) -> None:
     """Each stretch heard on a fresh listen replaces only old words up to its neighbours."""
     jfk = corpus.decode16k(corpus.clip("jfk").audio)
     audio = np.concatenate([corpus.silence(20.0), jfk[: 16_000 * 4], corpus.silence(3.0), jfk[16_000 * 5 :],
                             corpus.silence(20.0)]).astype(np.float32)
     first, second = (20.0, 24.0), (27.0, 33.0)
-    monkeypatch.setattr(transcribe, "speech_regions", lambda audio, max_length=30.0: [])
-    monkeypatch.setattr(transcribe, "unheard_speech", lambda audio, regions, max_length=30.0: [first, second])
-    words = [w for s in transcriber(audio) for w in s.words]
+    monkeypatch.setattr(spans, "speech_regions", lambda audio, max_length=30.0: [])
+    monkeypatch.setattr(spans, "unheard_speech", lambda audio, regions, max_length=30.0: [first, second])
+    words = [w for s in transcriber(audio).segments for w in s.words]
     assert any(first[0] <= w.start < first[1] for w in words)
     assert any(second[0] <= w.start < second[1] for w in words)
 
 
 def test_overlapping_regions_join_into_clips_that_do_not_overlap() -> None:
-    spans = [(10.0, 18.0), (0.0, 8.0), (4.0, 12.0), (14.0, 40.0)]
-    assert transcribe.join_regions(spans, join_gap=0.0) == [(0.0, 18.0), (18.0, 40.0)]
-    assert transcribe.join_regions([(0.0, 2.0), (3.0, 5.0), (9.0, 10.0)]) == [(0.0, 5.0), (9.0, 10.0)]
+    regions = [(10.0, 18.0), (0.0, 8.0), (4.0, 12.0), (14.0, 40.0)]
+    assert spans.join_regions(regions, join_gap=0.0) == [(0.0, 18.0), (18.0, 40.0)]
+    assert spans.join_regions([(0.0, 2.0), (3.0, 5.0), (9.0, 10.0)]) == [(0.0, 5.0), (9.0, 10.0)]
 
 
 def test_words_piled_at_one_instant_are_found() -> None:
@@ -116,9 +116,9 @@ def test_words_piled_at_one_instant_are_found() -> None:
     piled = [Word(93.88, 93.88, w) for w in (" a", " liner?", " I", " hardly")]
     after = [Word(93.88, 93.92, " forced"), Word(94.68, 94.68, " I"), Word(94.68, 94.68, " hardly"),
              Word(94.74, 95.02, " know")]
-    assert transcribe._piled(heard + piled + after) == piled  # two at one instant are not a pile
+    assert spans.piled(heard + piled + after) == piled  # two at one instant are not a pile
     segments = [Segment(93.38, 95.02, "", tuple(heard + piled + after))]
-    (kept,) = transcribe._without_words(segments, piled)
+    (kept,) = spans.without_words(segments, piled)
     assert kept.words == tuple(heard + after) and kept.text.startswith("Montreal forced forced I hardly")
 
 
@@ -126,10 +126,10 @@ def test_a_word_at_its_edge_does_not_hide_lost_speech() -> None:
     """12 s of a sonnet came back without words after JFK; one word at the region's end
     had made it look heard (bench/invented.py "clean")."""
     edge = [Word(26.73, 26.74, " But")]
-    assert transcribe._wordless([(14.35, 26.74)], edge) == [(14.35, 26.73)]
+    assert spans.wordless([(14.35, 26.74)], edge) == [(14.35, 26.73)]
     spoken = [Word(14.5 + i, 15.3 + i, " word") for i in range(12)]
-    assert transcribe._wordless([(14.35, 26.74)], spoken + edge) == []
-    assert transcribe._wordless([(13.0, 16.0), (10.0, 13.0)], spoken[:2]) == [(10.0, 13.0)]
+    assert spans.wordless([(14.35, 26.74)], spoken + edge) == []
+    assert spans.wordless([(13.0, 16.0), (10.0, 13.0)], spoken[:2]) == [(10.0, 13.0)]
 
 
 def test_a_clip_decoded_again_reads_in_its_place_inside_a_packed_segment() -> None:
@@ -138,7 +138,7 @@ def test_a_clip_decoded_again_reads_in_its_place_inside_a_packed_segment() -> No
     packed = Segment(42.9, 106.2, "", (Word(42.9, 43.3, " And"), Word(47.5, 48.0, " bottle."),
                                        Word(60.0, 60.5, " Montreal"), Word(105.7, 106.2, " liner?")))
     again = Segment(53.2, 56.2, "Montreal forest line.", (Word(53.2, 54.0, " Montreal"), Word(54.0, 56.2, " forest")))
-    ordered = transcribe._in_time_order([packed, again])
+    ordered = spans.in_time_order([packed, again])
     words = [w for s in ordered for w in s.words]
     assert [w.start for w in words] == sorted(w.start for w in words) and len(words) == 6
     assert [(s.start, s.end) for s in ordered] == [(42.9, 48.0), (53.2, 56.2), (60.0, 106.2)]
@@ -150,4 +150,4 @@ def test_segments_that_touch_are_not_cut_into_pieces() -> None:
     first = Segment(10.0, 16.2, "One two.", (Word(10.0, 12.0, " One"), Word(15.7, 16.2, " two.")))
     second = Segment(16.0, 18.0, "Three.", (Word(16.0, 18.0, " Three."),))
     wordless = Segment(20.0, 21.0, "", ())
-    assert transcribe._in_time_order([second, wordless, first]) == [first, second, wordless]
+    assert spans.in_time_order([second, wordless, first]) == [first, second, wordless]

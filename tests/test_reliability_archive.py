@@ -24,7 +24,7 @@ from click.testing import CliRunner
 import corpus
 from localweb import podcast_feed, serve
 from talkdown import info
-from talkdown.archive import ArchiveJob, list_items
+from talkdown.archiving import ArchiveJob, list_items
 from talkdown.cli import cli
 from talkdown.render import read_json
 from talkdown.store import Catalog

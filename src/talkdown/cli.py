@@ -24,18 +24,20 @@ from rich.markup import escape
 from rich.progress import (BarColumn, DownloadColumn, Progress, TaskID, TextColumn,
                            TimeRemainingColumn)
 
-from . import archive as archiving
+from . import archiving
 from . import importing
 from . import pipeline
 from .diarize import DiarizeOptions
 from .errors import Error
 from .parse import parse_markdown
-from .render import EXTENSIONS, FORMATS, read_json, render
-from .store import Catalog, search as search_catalog, write_atomic
+from .render import FORMATS, read_json, render
+from .store import Catalog, search as search_catalog
 from .store.search import MARK_END, MARK_START
 from .render.timecode import clock, deep_link
-from .store import transcript_stem
-from .transcribe import TranscribeOptions, available_models
+from .asr import TranscribeOptions, engines
+from .asr.models import available_models
+from .asr.whisper import WhisperOptions
+from .executors import EXECUTORS
 
 _err = Console(stderr=True, highlight=False, markup=False, soft_wrap=True)  # titles and paths hold brackets: markup only where asked
 
@@ -147,6 +149,9 @@ class _Commands(click.Group):
             return result
         except KeyboardInterrupt:
             _interrupted()
+        except Error as e:  # every command's failure a user can cause: one sentence, exit 1
+            _fail(str(e))
+            sys.exit(1)
         except OSError as e:
             if e.errno not in _OUTPUT_ERRNOS:
                 raise
@@ -197,14 +202,16 @@ def cli() -> None:
               help="Prime the decoder with names from the title, tags and description (recorded in the JSON).")
 @click.option("--info-json", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="Metadata yt-dlp wrote (--write-info-json) for a local file; found beside it by default.")
+@click.option("--engine", type=click.Choice([e.name for e in engines()]), default="faster-whisper",
+              show_default=True, envvar="TALKDOWN_ENGINE", help="The speech recognizer (fake: for tests, no model).")
 @click.option("--beam-size", type=click.IntRange(1, 10), default=5, show_default=True, help="Decoder beam width.")
 @click.option("--batch-size", type=click.IntRange(0, 64), default=8, show_default=True,
               help="VAD chunks decoded together (0: sequential decoding).")
 @click.option("--threads", type=click.IntRange(0, 256), default=0, help="CPU threads (0: automatic).")
 @_speaker_options
 def transcribe(sources: tuple[str, ...], out_dir: str, formats: tuple[str, ...], model: str, language: str,
-               vad: bool, prompt: bool, info_json: Path | None, beam_size: int, batch_size: int, threads: int,
-               **speakers) -> None:
+               vad: bool, prompt: bool, info_json: Path | None, engine: str, beam_size: int, batch_size: int,
+               threads: int, **speakers) -> None:
     """Transcribe URLs and local files to Markdown (and SRT, VTT, JSON, TXT).
 
     SOURCE is a video or audio URL (YouTube or any site yt-dlp supports) or a local
@@ -222,15 +229,11 @@ def transcribe(sources: tuple[str, ...], out_dir: str, formats: tuple[str, ...],
     if "rttm" in formats and diarize is None:
         raise click.UsageError("-f rttm writes speaker turns, which only --diarize finds; add --diarize.")
     names = speakers.get("speaker_names") or ()
-    job = pipeline.Job(
-        diarize=diarize,
-        speaker_names=names,
-        out_dir=None if out_dir == "-" else Path(out_dir),
-        formats=formats,
-        info_json=info_json,
-        transcribe=TranscribeOptions(model=model, language=language, vad=vad, beam_size=beam_size,
-                                     batch_size=batch_size, threads=threads, prime=prompt),
-    )
+    tuning = WhisperOptions(beam_size=beam_size, batch_size=batch_size) if engine == "faster-whisper" else None
+    options = TranscribeOptions(engine=engine, model=model, language=language, vad=vad, threads=threads,
+                                prime=prompt, tuning=tuning)
+    job = pipeline.Job(out_dir=None if out_dir == "-" else Path(out_dir), formats=formats, info_json=info_json,
+                       item=pipeline.ItemJob(transcribe=options, diarize=diarize, speaker_names=names))
     written = failed = 0
     outcomes = pipeline.transcribe_sources(sources, job, _RichReporter())
     try:
@@ -244,9 +247,6 @@ def transcribe(sources: tuple[str, ...], out_dir: str, formats: tuple[str, ...],
                 click.echo(render(outcome.transcript, formats[0]), nl=False)
             for path in outcome.paths:
                 click.echo(str(path))
-    except Error as e:
-        _fail(str(e))
-        sys.exit(1)
     except KeyboardInterrupt:
         outcomes.close()
         _interrupted(f"{written} of {len(sources)} written; run the same command again for the rest")
@@ -281,12 +281,17 @@ def _date(_ctx: click.Context, _param: click.Parameter, value: str | None) -> st
               help="Items transcribed at once (each on one CPU thread when > 1).")
 @click.option("--retry-failed", is_flag=True, help="Try failed items again now, without waiting for the back-off.")
 @click.option("--model", default="auto", show_default=True, envvar="TALKDOWN_MODEL", help="As for transcribe.")
+@click.option("--engine", type=click.Choice([e.name for e in engines()]), default="faster-whisper",
+              show_default=True, envvar="TALKDOWN_ENGINE", help="As for transcribe.")
+@click.option("--executor", type=click.Choice(sorted(EXECUTORS)), default="local", show_default=True,
+              help="Where items are transcribed: local (threads here, one model shared).")
 @click.option("--language", default="auto", show_default=True, help="Spoken language code or auto.")
 @click.option("--prompt/--no-prompt", default=True, show_default=True,
               help="Prime the decoder with names from each item's metadata.")
 @_speaker_options
 def archive(sources: tuple[str, ...], root: Path, limit: int | None, since: str | None, jobs: int,
-            retry_failed: bool, model: str, language: str, prompt: bool, **speakers) -> None:
+            retry_failed: bool, model: str, engine: str, executor: str, language: str, prompt: bool,
+            **speakers) -> None:
     """Archive channels, playlists, podcast feeds, URL lists (.txt) or folders, and keep them up to date.
 
     Items already in the archive are skipped; the rest are transcribed newest first into
@@ -300,9 +305,10 @@ def archive(sources: tuple[str, ...], root: Path, limit: int | None, since: str 
       talkdown archive https://feeds.example.org/podcast.xml -o podcasts/ --jobs 2
     """
     names = speakers.get("speaker_names") or ()
+    item = pipeline.ItemJob(transcribe=TranscribeOptions(engine=engine, model=model, language=language, prime=prompt),
+                            diarize=_diarize_options(speakers), speaker_names=names)
     job = archiving.ArchiveJob(root=root, limit=limit, since=since, jobs=jobs, retry_failed=retry_failed,
-                               transcribe=TranscribeOptions(model=model, language=language, prime=prompt),
-                               diarize=_diarize_options(speakers), speaker_names=names)
+                               executor=executor, item=item)
     counts = {"archived": 0, "skipped": 0, "waiting": 0, "failed": 0}
     failures: list[str] = []
     total = [0]
@@ -324,9 +330,6 @@ def archive(sources: tuple[str, ...], root: Path, limit: int | None, since: str 
                 failures.append(f"{_named(result.media)}: {result.error}")
                 if result.status == "failed":
                     _fail(f"{step} {result.media.title}: {result.error}")
-    except Error as e:
-        _fail(str(e))
-        sys.exit(1)
     except KeyboardInterrupt:
         results.close()
         _interrupted(f"{counts['archived']} archived in this run; run the same command again to go on")
@@ -358,16 +361,12 @@ def import_(src: Path, root: Path) -> None:
       talkdown import old-transcripts/ -o archive/
     """
     counts = {"imported": 0, "kept": 0, "passed": 0, "failed": 0}
-    try:
-        for result in importing.import_transcripts(src, root):
-            counts[result.status] += 1
-            if result.status == "failed":
-                _fail(f"{result.path}: {result.message}")
-            elif result.status == "kept":
-                _err.print(f"kept: {result.path}: {result.message}", soft_wrap=True)
-    except Error as e:
-        _fail(str(e))
-        sys.exit(1)
+    for result in importing.import_transcripts(src, root):
+        counts[result.status] += 1
+        if result.status == "failed":
+            _fail(f"{result.path}: {result.message}")
+        elif result.status == "kept":
+            _err.print(f"kept: {result.path}: {result.message}", soft_wrap=True)
     kept = f", {counts['kept']} kept as archived (richer than the file)" if counts["kept"] else ""
     passed = f", {counts['passed']} passed over (JSON that is not a transcript)" if counts["passed"] else ""
     _err.print(f"{counts['imported']} imported{kept}{passed}, {counts['failed']} failed")
@@ -392,11 +391,7 @@ def search(query: str, root: Path, channel: str | None, since: str | None, limit
       talkdown search 'direct talks' -o news/
       talkdown search '"coalition of the willing"' --channel 'BBC News' --since 2025-01-01
     """
-    try:
-        hits = search_catalog(root, query, channel=channel, since=since, limit=limit)
-    except Error as e:
-        _fail(str(e))
-        sys.exit(1)
+    hits = search_catalog(root, query, channel=channel, since=since, limit=limit)
     out = Console(highlight=False, soft_wrap=True)
     for hit in hits:
         link = deep_link(hit.url, hit.start or 0) if hit.start is not None else None
@@ -430,22 +425,14 @@ def render_(item: str, formats: tuple[str, ...], out_dir: str, root: Path) -> No
       talkdown render youtube:MGgDHevAc8A --archive news/ -f srt,vtt -o subs/
       talkdown render 'news/BBC News/.json/youtube MGgDHevAc8A.json' -f txt -o -
     """
-    try:
-        transcript = _load_transcript(item, root)
-        if out_dir == "-":
-            if len(formats) != 1:
-                raise Error("Writing to standard output takes one format; pass -o DIR for more.")
-            click.echo(render(transcript, formats[0]), nl=False)
-            return
-        texts = {fmt: render(transcript, fmt) for fmt in formats}
-        stem = transcript_stem(transcript.media)
-        for fmt, text in texts.items():
-            path = Path(out_dir) / f"{stem}{EXTENSIONS[fmt]}"
-            write_atomic(path, text)
-            click.echo(str(path))
-    except Error as e:
-        _fail(str(e))
-        sys.exit(1)
+    transcript = _load_transcript(item, root)
+    if out_dir == "-":
+        if len(formats) != 1:
+            raise Error("Writing to standard output takes one format; pass -o DIR for more.")
+        click.echo(render(transcript, formats[0]), nl=False)
+        return
+    for path in pipeline.write_outputs(transcript, formats, Path(out_dir)):
+        click.echo(str(path))
 
 
 def _read_text(path: Path) -> str:
@@ -488,12 +475,8 @@ def serve(root: Path, host: str, port: int) -> None:
     """
     from .serve import run  # the web libraries are imported (and checked) inside run
 
-    try:
-        run(root, host=host, port=port,
-            announce=lambda url: _err.print(f"Serving {root} at {url} (Ctrl-C to stop)", soft_wrap=True))
-    except Error as e:
-        _fail(str(e))
-        sys.exit(1)
+    run(root, host=host, port=port,
+        announce=lambda url: _err.print(f"Serving {root} at {url} (Ctrl-C to stop)", soft_wrap=True))
 
 
 @cli.command()

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from .archive import store_transcript
+from .archiving import store_transcript
 from .errors import Error
 from .parse import parse_markdown
 from .render import read_json

@@ -1,9 +1,10 @@
-"""Sources in, transcripts on disk out: the only module that knows the order of stages.
+"""Sources in, transcripts on disk out: the one place that knows the order of an item's steps.
 
-resolve (fetch / decode.probe) → download (fetch) → decode → transcribe → shape →
-render → write (store). Stages never call each other; this module composes them and
-reports progress through a small ``Reporter`` so that the CLI alone decides how
-progress looks (a rich bar on a terminal, nothing in a pipe).
+resolve (fetch / decode.probe) → download (fetch) → decode → transcribe (asr) → diarize →
+shape → render → write (store). ``transcribe`` and ``archive`` both run an item through
+``run_item``; stages never call each other, this module composes them and reports
+progress through a small ``Reporter`` so that the CLI alone decides how progress looks
+(a rich bar on a terminal, nothing in a pipe).
 """
 
 from __future__ import annotations
@@ -14,13 +15,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterator, Protocol, Sequence
 
-from . import decode, diarize, info, prime
+from . import asr, decode, diarize, info, prime
+from .asr import Engine, Hints, TranscribeOptions
 from .cache import cache_dir
 from .errors import DecodeError, Error, OutputError
 from .render import EXTENSIONS, render
 from .shape import rename_speakers, shape
 from .store.files import ensure_writable, transcript_stem, write_atomic
-from .transcribe import TranscribeOptions, Transcriber
 from .types import Media, Transcript
 
 
@@ -46,16 +47,23 @@ class SilentReporter:
 
 
 @dataclass(frozen=True, slots=True)
+class ItemJob:
+    """What one item's steps need, the same in ``transcribe`` and in ``archive``."""
+
+    transcribe: TranscribeOptions = TranscribeOptions()
+    diarize: diarize.DiarizeOptions | None = None  # None: no speaker labels
+    speaker_names: tuple[tuple[str, str], ...] = ()  # ("Speaker 1", "Anchor"), …
+    cache_dir: Path = dataclasses.field(default_factory=cache_dir)  # downloaded audio, kept between runs
+
+
+@dataclass(frozen=True, slots=True)
 class Job:
     """Everything ``transcribe`` needs besides the sources."""
 
     out_dir: Path | None  # None: print the single transcript to stdout
     formats: tuple[str, ...] = ("md",)
-    transcribe: TranscribeOptions = TranscribeOptions()
     info_json: Path | None = None
-    diarize: diarize.DiarizeOptions | None = None  # None: no speaker labels
-    speaker_names: tuple[tuple[str, str], ...] = ()  # ("Speaker 1", "Anchor"), …
-    cache_dir: Path = dataclasses.field(default_factory=cache_dir)  # downloaded audio, kept between runs
+    item: ItemJob = ItemJob()
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,28 +95,51 @@ def load_media(source: str, info_json: Path | None = None) -> tuple[Media, Path 
     return media, path
 
 
-def transcribe_media(
-    media: Media, audio_path: Path, transcriber: Transcriber, reporter: Reporter,
-    speakers: diarize.DiarizeOptions | None = None, speaker_names: tuple[tuple[str, str], ...] = (),
-) -> Transcript:
-    """Decodes, transcribes (and, with ``speakers``, diarizes) and shapes one item."""
+def transcribe_media(media: Media, audio_path: Path, engine: Engine, reporter: Reporter = SilentReporter(),
+                     item: ItemJob = ItemJob()) -> Transcript:
+    """Decodes, transcribes (and, with ``item.diarize``, diarizes) and shapes one item."""
     audio = decode.decode(audio_path)
     total = len(audio) / decode.SAMPLE_RATE
     media = decode.settle_duration(media, total, audio_path)  # warns when the file is truncated
-    names = prime.hotwords(media, transcriber.familiar) if transcriber.options.prime else None
+    options = item.transcribe
+    names = prime.hotwords(media, engine.familiar) if options.prime else None
     # Speakers are found beside the transcription: diarization's one thread uses the core
     # time CTranslate2 leaves idle (it keeps 2 cores about 70 % busy, issue #6).
-    found = _Beside(diarize.diarize, audio, speakers) if speakers is not None else None
+    found = _Beside(diarize.diarize, audio, item.diarize) if item.diarize is not None else None
     reporter.task(f"Transcribing {media.title}", total, "s")
-    segments = list(transcriber(audio, progress=lambda done, _total: reporter.update(done), hotwords=names))
+    heard = engine(audio, Hints(hotwords=names), progress=lambda done, _total: reporter.update(done))
     reporter.done()
     turns: tuple = ()
     if found is not None:
         reporter.task(f"Finding speakers in {media.title}", None, "s")
-        turns = rename_speakers(found.result(), dict(speaker_names))
+        turns = rename_speakers(found.result(), dict(item.speaker_names))
         reporter.done()
-    return shape(media, segments, transcriber.info, language=transcriber.language,
-                 prompt=_prompt(transcriber.options.initial_prompt, names), turns=turns)
+    return shape(media, list(heard.segments), heard.model, language=heard.language,
+                 prompt=_prompt(options.initial_prompt, names), turns=turns)
+
+
+def prepare(media: Media, item: ItemJob, reporter: Reporter = SilentReporter()) -> tuple[Media, Path]:
+    """The item's audio: its own file, or the download (resolving a listing's bare entry first).
+
+    Raises:
+        Error: the URL cannot be resolved or downloaded, or what it serves is not audio.
+    """
+    if media.path:
+        return media, Path(media.path)
+    if media.url and not media.title:
+        from . import fetch as fetching
+
+        media = fetching.resolve(media.url)
+    return media, download(media, item.cache_dir, reporter)
+
+
+def run_item(media: Media, engine: Engine, item: ItemJob, reporter: Reporter = SilentReporter(),
+             audio: Path | None = None) -> Transcript:
+    """One item's steps after listing: ``prepare`` (unless ``audio`` is already here), then
+    decode, transcribe, diarize and shape. What a worker of any executor runs."""
+    if audio is None:
+        media, audio = prepare(media, item, reporter)
+    return transcribe_media(media, audio, engine, reporter, item)
 
 
 class _Beside:
@@ -192,14 +223,13 @@ def transcribe_sources(sources: Sequence[str], job: Job, reporter: Reporter = Si
         ensure_writable(job.out_dir)
     elif len(sources) != 1 or len(job.formats) != 1:
         raise OutputError("Writing to standard output takes one source and one format; pass -o DIR for more.")
-    if job.diarize is not None:
-        diarize.validate(job.diarize)
-    transcriber = Transcriber(job.transcribe)
+    if job.item.diarize is not None:
+        diarize.validate(job.item.diarize)
+    engine = asr.load(job.item.transcribe)
     for source in sources:
         try:
             media, path = load_media(source, job.info_json)
-            audio_path = path or download(media, job.cache_dir, reporter)
-            transcript = transcribe_media(media, audio_path, transcriber, reporter, job.diarize, job.speaker_names)
+            transcript = run_item(media, engine, job.item, reporter, audio=path)
             paths = write_outputs(transcript, job.formats, job.out_dir) if job.out_dir else ()
             yield Outcome(source, transcript, paths)
         except Error as e:

@@ -13,18 +13,19 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 from collections import deque
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator, Sequence
 
-from . import cache, info, pipeline
+from . import asr, info, pipeline
 from .errors import Error
 from .render import read_json, render
 from .store import Catalog, Video, archive_paths, ensure_writable, lock, write_atomic
-from .diarize import DiarizeOptions, validate
-from .transcribe import TranscribeOptions, Transcriber
+from .diarize import validate
+from .executors import Executor, open_executor
 from .types import Media, Transcript
 
 MEDIA_SUFFIXES = frozenset(".mp3 .m4a .aac .opus .ogg .oga .flac .wav .webm .mp4 .mkv .mov .avi .wma".split())
@@ -36,12 +37,10 @@ class ArchiveJob:
     root: Path
     limit: int | None = None
     since: str | None = None  # ISO date: only items uploaded on or after it
-    jobs: int = 1
+    jobs: int = 1  # items transcribed at once
     retry_failed: bool = False
-    transcribe: TranscribeOptions = TranscribeOptions()
-    diarize: DiarizeOptions | None = None
-    speaker_names: tuple[tuple[str, str], ...] = ()
-    cache_dir: Path = dataclasses.field(default_factory=cache.cache_dir)
+    executor: str = "local"  # where they are transcribed (executors.EXECUTORS)
+    item: pipeline.ItemJob = pipeline.ItemJob()
 
 
 @dataclass(frozen=True, slots=True)
@@ -206,57 +205,60 @@ def _recover(catalog: Catalog, root: Path) -> None:
         store_transcript(catalog, root, read_json(json_path.read_text(encoding="utf-8")))
 
 
-def _prepare(media: Media, cache_dir: Path) -> tuple[Media, Path]:
-    if media.path:
-        return media, Path(media.path)
-    if media.url and not media.title:
-        from . import fetch
-
-        media = fetch.resolve(media.url)
-    return media, pipeline.download(media, cache_dir, pipeline.SilentReporter())
+def _work(engine: asr.Engine, media: Media, item: pipeline.ItemJob, audio: Path | None,
+          reporter: pipeline.Reporter) -> tuple[Transcript, Path | None]:
+    """A worker's part of one item (run by the executor, on its own engine)."""
+    return pipeline.run_item(media, engine, item, reporter, audio=audio), audio
 
 
-def _complete(media: Media, fetched: Future, transcriber: Transcriber, reporter: pipeline.Reporter,
-              job: ArchiveJob) -> tuple[Transcript, Path]:
-    media_full, audio = fetched.result()
-    transcript = pipeline.transcribe_media(media_full, audio, transcriber, reporter, job.diarize, job.speaker_names)
-    return transcript, audio
-
-
-def _run(items: Sequence[Media], job: ArchiveJob, transcriber: Transcriber,
+def _run(items: Sequence[Media], job: ArchiveJob, executor: Executor,
          reporter: pipeline.Reporter) -> Iterator[tuple[Media, Future]]:
-    """Yields (media, finished future of (Transcript, audio path)) in completion order."""
+    """Yields (media, finished future of (Transcript, audio path)) in completion order.
+
+    Where workers share this machine's disk, downloads run in two threads of their own
+    ahead of transcription (a window of ``2 × jobs + 1`` items), so a worker never waits
+    on the network; other workers fetch their items themselves.
+    """
     queue = iter(items)
     window = 2 * job.jobs + 1
-    fetching: deque[tuple[Media, Future]] = deque()
+    fetching: dict[Future, Media] = {}
+    ready: deque[tuple[Media, Path | None]] = deque()
     working: dict[Future, Media] = {}
     downloads = ThreadPoolExecutor(2, thread_name_prefix="download")
-    workers = ThreadPoolExecutor(job.jobs, thread_name_prefix="transcribe")
 
     def top_up() -> None:
-        while len(fetching) + len(working) < window:
-            media = next(queue, None)
-            if media is None:
-                return
-            fetching.append((media, downloads.submit(_prepare, media, job.cache_dir)))
+        while len(fetching) + len(ready) + len(working) < window and (media := next(queue, None)) is not None:
+            if executor.fetches:
+                ready.append((media, None))
+            else:
+                fetching[downloads.submit(pipeline.prepare, media, job.item)] = media
 
     finished = False
     try:
         top_up()
-        while fetching or working:
-            while fetching and len(working) < job.jobs:
-                media, fetched = fetching.popleft()
-                working[workers.submit(_complete, media, fetched, transcriber, reporter, job)] = media
-            done, _ = wait(working, return_when=FIRST_COMPLETED)
+        while fetching or ready or working:
+            while ready and len(working) < job.jobs:
+                media, audio = ready.popleft()
+                # Progress crosses only to workers in this process (a terminal's bar stays here).
+                shown = reporter if not executor.fetches else pipeline.SilentReporter()
+                working[executor.submit(_work, media, job.item, audio, shown)] = media
+            done, _ = wait([*fetching, *working], return_when=FIRST_COMPLETED)
             for future in done:
-                yield working.pop(future), future
+                if future in fetching:
+                    media = fetching.pop(future)
+                    if future.exception() is not None:
+                        yield media, future  # the download failed: that is this item's result
+                    else:
+                        ready.append(future.result())
+                else:
+                    yield working.pop(future), future
             top_up()
         finished = True
     finally:
         # At Ctrl-C or an error, a transcription still running is not waited for: only
         # this thread stores results, so nothing of it is written.
-        for pool in (downloads, workers):
-            pool.shutdown(wait=finished, cancel_futures=not finished)
+        downloads.shutdown(wait=finished, cancel_futures=not finished)
+        executor.shutdown(wait=finished, cancel=not finished)
 
 
 def archive(sources: Sequence[str], job: ArchiveJob, reporter: pipeline.Reporter = pipeline.SilentReporter(),
@@ -269,8 +271,8 @@ def archive(sources: Sequence[str], job: ArchiveJob, reporter: pipeline.Reporter
         Error: the archive folder is unwritable or another run holds it.
     """
     ensure_writable(job.root)
-    if job.diarize is not None:
-        validate(job.diarize)
+    if job.item.diarize is not None:
+        validate(job.item.diarize)
     with lock(job.root), Catalog(job.root / "talkdown.db") as catalog:
         _recover(catalog, job.root)
         listing = list_items(sources, catalog, job)
@@ -286,9 +288,10 @@ def archive(sources: Sequence[str], job: ArchiveJob, reporter: pipeline.Reporter
             for entry in listing.errors:
                 yield ItemResult(Media(id=entry.name, title=entry.name), "failed", entry.message)
             if listing.todo:
-                transcriber = Transcriber(job.transcribe if job.jobs == 1 else
-                                          dataclasses.replace(job.transcribe, threads=1, workers=job.jobs))
-                for media, future in _run(listing.todo, job, transcriber, reporter):
+                options = (job.item.transcribe if job.jobs == 1 else
+                           dataclasses.replace(job.item.transcribe, threads=1, workers=job.jobs))
+                executor = open_executor(job.executor, job.jobs, functools.partial(asr.load, options))
+                for media, future in _run(listing.todo, job, executor, reporter):
                     result = _finish(catalog, job, media, future)
                     counts[result.status] += 1
                     yield result
@@ -304,6 +307,6 @@ def _finish(catalog: Catalog, job: ArchiveJob, media: Media, future: Future) -> 
         catalog.record_failure(media.id, str(e), title=media.title, url=media.url,
                                channel=media.channel, upload_date=media.upload_date)
         return ItemResult(media, "failed", str(e))
-    if not media.path and audio.is_relative_to(job.cache_dir):
+    if audio is not None and not media.path and audio.is_relative_to(job.item.cache_dir):
         audio.unlink(missing_ok=True)  # archived: the transcript is what we keep
     return ItemResult(transcript.media, "archived", path=path)

@@ -1,0 +1,78 @@
+"""Where an archive's items are transcribed: the executor seam under ``archive``.
+
+An executor runs ``work(state, *args)`` for each submitted item, where ``state`` is
+what a per-worker ``setup`` returned (a loaded engine), and hands back a
+``concurrent.futures.Future``, as lhotse's executors take an ``init_fn``. ``local``
+(the default) is threads in this process sharing one state: one loaded model, which
+CTranslate2 lets ``workers`` threads use at once. Others (``ray``) register here.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any, Callable, Protocol
+
+from .errors import Error
+
+__all__ = ["EXECUTORS", "Executor", "ExecutorSpec", "LocalExecutor", "open_executor", "register"]
+
+
+class Executor(Protocol):
+    """Runs items' work on workers set up once each."""
+
+    fetches: bool  # True: workers download their items themselves (no shared disk with this process)
+
+    def submit(self, work: Callable[..., Any], *args: Any) -> Future: ...
+
+    def shutdown(self, wait: bool = True, cancel: bool = False) -> None: ...
+
+
+class LocalExecutor:
+    """``workers`` threads in this process; ``setup`` runs once, on first use, and its state is shared."""
+
+    fetches = False
+
+    def __init__(self, workers: int, setup: Callable[[], Any]) -> None:
+        self._setup, self._state, self._loaded = setup, None, False
+        self._pool = ThreadPoolExecutor(workers, thread_name_prefix="transcribe")
+
+    def _state_once(self) -> Any:
+        if not self._loaded:  # only this thread submits, so no lock is needed
+            self._state, self._loaded = self._setup(), True
+        return self._state
+
+    def submit(self, work: Callable[..., Any], *args: Any) -> Future:
+        return self._pool.submit(work, self._state_once(), *args)
+
+    def shutdown(self, wait: bool = True, cancel: bool = False) -> None:
+        self._pool.shutdown(wait=wait, cancel_futures=cancel)
+
+
+@dataclass(frozen=True, slots=True)
+class ExecutorSpec:
+    name: str
+    open: Callable[[int, Callable[[], Any]], Executor]
+    about: str = ""
+
+
+EXECUTORS: dict[str, ExecutorSpec] = {}
+
+
+def register(spec: ExecutorSpec) -> None:
+    EXECUTORS[spec.name] = spec
+
+
+register(ExecutorSpec("local", LocalExecutor, "threads in this process, one model shared (the default)"))
+
+
+def open_executor(name: str, workers: int, setup: Callable[[], Any]) -> Executor:
+    """The executor ``name`` with ``workers`` workers, each set up by ``setup``.
+
+    Raises:
+        Error: no executor of that name.
+    """
+    spec = EXECUTORS.get(name)
+    if spec is None:
+        raise Error(f"Unknown executor {name!r}; talkdown has {', '.join(sorted(EXECUTORS))}.")
+    return spec.open(workers, setup)

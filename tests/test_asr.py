@@ -1,0 +1,122 @@
+"""The engine seam: engines by name, results per call, and the language race it ended.
+
+``archive --jobs 2`` shares one loaded engine between threads. The old ``Transcriber``
+kept the language of its last call on itself and the pipeline read it afterwards, so
+two items could swap languages and an item without speech took the previous one's.
+The fake engine (no model, a language by recording length) makes that testable in
+milliseconds; the real faster-whisper adapter is checked on the same contract.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import shutil
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+import corpus
+import talkdown
+from talkdown import asr
+from talkdown.archiving import ArchiveJob, archive
+from talkdown.asr.fake import FakeOptions
+from talkdown.cli import cli
+from talkdown.errors import ModelError
+from talkdown.pipeline import ItemJob
+from talkdown.render import read_json, render
+
+JFK = next(corpus.CORPUS.rglob("jfk.flac"))  # 11.0 s
+SONNET = next(corpus.CORPUS.rglob("p002.mp3"))
+
+
+def _fake(**tuning: object) -> asr.TranscribeOptions:
+    return asr.TranscribeOptions(engine="fake", tuning=FakeOptions(**tuning))  # type: ignore[arg-type]
+
+
+def test_engines_are_found_by_name_and_a_wrong_one_is_one_sentence() -> None:
+    assert [e.name for e in asr.engines()][:1] == ["faster-whisper"]
+    assert "fake" in {e.name for e in asr.engines()}
+    with pytest.raises(ModelError, match=r"Unknown engine 'parakeet'; talkdown has faster-whisper, fake\."):
+        asr.load(asr.TranscribeOptions(engine="parakeet"))
+    with pytest.raises(ModelError, match="takes FakeOptions options, not WhisperOptions"):
+        from talkdown.asr.whisper import WhisperOptions
+
+        asr.load(asr.TranscribeOptions(engine="fake", tuning=WhisperOptions()))
+
+
+def test_an_engine_keeps_nothing_of_a_call(transcriber: asr.Engine) -> None:
+    """The real adapter: two calls from two threads at once, each its own result; no
+    attribute of the engine changes."""
+    jfk, silence = corpus.decode16k(JFK), corpus.silence(5.0)
+    before = dict(vars(transcriber))
+    with ThreadPoolExecutor(2) as pool:
+        heard, quiet = pool.map(transcriber, [jfk, silence])
+    assert "ask not what your country" in " ".join(s.text for s in heard.segments).lower()
+    assert heard.language == "en" and heard.model.engine == "faster-whisper"
+    assert quiet.segments == () and quiet.language == "en"  # English-only tiny.en: en, or nothing
+    assert dict(vars(transcriber)) == before
+
+
+def test_two_items_in_two_languages_keep_their_own_with_two_jobs(tmp_path: Path) -> None:
+    """Each item keeps the language heard in it; one without speech gets none, not the last item's."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    shutil.copy(JFK, folder / "a-german.flac")
+    corpus.write_wav(folder / "b-french.wav", corpus.decode16k(JFK)[: 16_000 * 6])
+    corpus.write_wav(folder / "c-quiet.wav", corpus.white_noise(4.0, -60.0))
+    job = ArchiveJob(tmp_path / "archive", jobs=2,
+                     item=ItemJob(transcribe=_fake(languages=((11.0, "de"), (6.0, "fr")), delay=0.2)))
+    results = list(archive([str(folder)], job))
+    assert [r.status for r in results] == ["archived"] * 3
+    languages = {}
+    for path in (tmp_path / "archive").glob("*/.json/*.json"):
+        t = read_json(path.read_text(encoding="utf-8"))
+        languages[t.media.title] = t.language
+    assert languages == {"a-german": "de", "b-french": "fr", "c-quiet": None}
+
+
+def test_a_given_language_is_kept_where_nothing_is_heard(tmp_path: Path) -> None:
+    quiet = corpus.write_wav(tmp_path / "quiet.wav", corpus.white_noise(3.0, -60.0))
+    result = CliRunner().invoke(cli, ["transcribe", str(quiet), "--engine", "fake", "--language", "de", "-f", "json",
+                                      "-o", "-"], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["language"] == "de" and data["sections"] == [] or all(not s["lines"] for s in data["sections"])
+
+
+def test_the_engine_and_its_version_are_recorded(tmp_path: Path) -> None:
+    result = CliRunner().invoke(cli, ["transcribe", str(JFK), "--engine", "fake", "-o", "-"], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert "Transcription Model: fake 1 fake" in result.stdout
+    assert "*  w1 w2 w3 w4 w5 w6 w7 w8 w9 w10 w11 [00:00:00]" in result.stdout  # a word a second of speech
+
+
+# -- the public API -------------------------------------------------------------------
+
+
+def test_the_public_api_transcribes_and_archives_from_code(tmp_path: Path) -> None:
+    t = talkdown.transcribe(str(JFK))
+    assert isinstance(t, talkdown.Transcript) and "ask not what your country" in t.text.lower()
+    assert t.model.name == "tiny.en" and t.language == "en"
+    assert render(t, "srt").startswith("1\n00:00:00")
+
+    results = talkdown.archive([str(JFK), str(tmp_path / "missing.mp3")], tmp_path / "archive", engine="fake")
+    assert sorted(r.status for r in results) == ["archived", "failed"]
+    assert "No such file" in next(r.error or "" for r in results if r.status == "failed")
+    with pytest.raises(talkdown.Error, match="No such file"):
+        talkdown.transcribe(str(tmp_path / "missing.mp3"))
+    assert set(talkdown.__all__) >= {"transcribe", "archive", "search", "Transcript", "Media", "Error"}
+    importlib.import_module("talkdown.archiving")  # a module of the function's name would shadow it
+    assert callable(talkdown.archive) and callable(talkdown.transcribe)
+
+
+def test_a_fake_engine_is_fast_enough_for_shaping_tests() -> None:
+    engine = asr.load(_fake())
+    audio = np.concatenate([corpus.decode16k(SONNET), corpus.silence(2.0)])
+    heard = engine(audio)
+    words = [w for s in heard.segments for w in s.words]
+    assert len(words) >= 30 and [w.start for w in words] == sorted(w.start for w in words)
