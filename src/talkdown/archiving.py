@@ -23,7 +23,7 @@ from typing import Callable, Iterator, Sequence
 from . import asr, info, pipeline
 from .errors import Error
 from .render import read_json, render
-from .store import Catalog, Video, archive_paths, ensure_writable, lock, write_atomic
+from .store import DB_NAME, Catalog, Video, archive_paths, ensure_writable, lock, write_atomic
 from .diarize import validate
 from .executors import Executor, open_executor
 from .types import Media, Transcript
@@ -273,7 +273,7 @@ def archive(sources: Sequence[str], job: ArchiveJob, reporter: pipeline.Reporter
     ensure_writable(job.root)
     if job.item.diarize is not None:
         validate(job.item.diarize)
-    with lock(job.root), Catalog(job.root / "talkdown.db") as catalog:
+    with lock(job.root), Catalog(job.root / DB_NAME) as catalog:
         _recover(catalog, job.root)
         listing = list_items(sources, catalog, job)
         if on_listed:

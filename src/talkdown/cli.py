@@ -31,7 +31,7 @@ from .diarize import DiarizeOptions
 from .errors import Error
 from .parse import parse_markdown
 from .render import FORMATS, read_json, render
-from .store import Catalog, search as search_catalog
+from .store import DB_NAME, Catalog, search as search_catalog
 from .store.search import MARK_END, MARK_START
 from .render.timecode import clock, deep_link
 from .asr import TranscribeOptions, engines
@@ -449,9 +449,9 @@ def _load_transcript(item: str, root: Path):  # -> Transcript
     if path.is_file():
         text = _read_text(path)
         return read_json(text, path) if path.suffix == ".json" else parse_markdown(text)
-    if not (root / "talkdown.db").is_file():
+    if not (root / DB_NAME).is_file():
         raise Error(f"{item} is not a file, and {root} holds no archive to look it up in; pass --archive DIR.")
-    with Catalog(root / "talkdown.db", readonly=True) as catalog:
+    with Catalog(root / DB_NAME, readonly=True) as catalog:
         video = catalog.get(item) or catalog.get(f"youtube:{item}")
     if video is None or not video.json_path:
         raise Error(f"No transcript with id {item!r} in the archive at {root}.")

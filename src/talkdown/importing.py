@@ -17,7 +17,7 @@ from .archiving import store_transcript
 from .errors import Error
 from .parse import parse_markdown
 from .render import read_json
-from .store import Catalog, ensure_writable, lock
+from .store import DB_NAME, Catalog, ensure_writable, lock
 from .types import Transcript
 
 
@@ -111,6 +111,6 @@ def import_transcripts(src: Path, root: Path) -> Iterator[Imported]:
     if not src.is_dir():
         raise Error(f"{src} is not a folder of transcripts.")
     ensure_writable(root)
-    with lock(root), Catalog(root / "talkdown.db") as catalog:
+    with lock(root), Catalog(root / DB_NAME) as catalog:
         for path in _files(src):
             yield _one(catalog, root, path)

@@ -15,10 +15,10 @@ import hashlib
 import re
 from datetime import datetime
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 import yaml
 
+from talkdown import youtube
 from talkdown.errors import ParseError
 from talkdown.types import Line, Media, ModelInfo, Section, Transcript
 
@@ -143,18 +143,6 @@ def _iso(value: Any) -> str | None:
     return None
 
 
-def _youtube_id(url: str | None) -> str | None:
-    if not url:
-        return None
-    parts = urlsplit(url)
-    host = parts.netloc.lower()
-    if host == "youtu.be":
-        return parts.path.strip("/").split("/")[0] or None
-    if host.endswith("youtube.com"):
-        return (parse_qs(parts.query).get("v") or [None])[0]
-    return None
-
-
 def _seconds(clock: str, url: str | None) -> float:
     """A line's start: the link's ``t=`` (precise in old files), else its ``HH:MM:SS``."""
     match = _T_PARAM.search(url or "")
@@ -238,7 +226,7 @@ def _assemble(
     url = _text(fields.get("Video URL")) or page or (_strip_t(link_url) if link_url else None)
     duration = _number(fields.get("Length"))
     video_id = _text(fields.get("Video ID"))
-    if yt := _youtube_id(url):
+    if yt := youtube.video_id(url):
         media_id = f"youtube:{yt}"
     elif video_id and ":" in video_id:
         media_id = video_id

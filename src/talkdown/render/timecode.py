@@ -13,7 +13,8 @@ from __future__ import annotations
 import math
 from urllib.parse import urlsplit, urlunsplit
 
-_YOUTUBE_HOSTS = ("youtube.com", "www.youtube.com", "m.youtube.com", "music.youtube.com")
+from talkdown import youtube
+
 
 
 def _whole(seconds: float) -> int:
@@ -71,7 +72,7 @@ def deep_link(url: str | None, seconds: float) -> str | None:
         return None
     whole = _whole(seconds)
     host = parts.netloc.lower().rsplit("@", 1)[-1].split(":", 1)[0]
-    if host in _YOUTUBE_HOSTS or host == "youtu.be":
+    if host in youtube.HOSTS:
         query = _with_query_t(parts.query, f"{whole}s")
         return urlunsplit((parts.scheme, parts.netloc, parts.path, query, parts.fragment))
     return urlunsplit((parts.scheme, parts.netloc, parts.path, parts.query, f"t={whole}"))

@@ -17,18 +17,15 @@ import mimetypes
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import parse_qs, quote, urlsplit
+from urllib.parse import quote, urlsplit
 
 from markupsafe import Markup, escape
 
 from talkdown.render.timecode import clock
 from talkdown.store.search import MARK_END, MARK_START
 from talkdown.types import Media, Transcript
+from talkdown.youtube import video_id
 
-_YOUTUBE_HOSTS = {"youtube.com", "www.youtube.com", "m.youtube.com", "music.youtube.com", "youtube-nocookie.com",
-                  "www.youtube-nocookie.com"}
-_YOUTUBE_ID = re.compile(r"[A-Za-z0-9_-]{6,64}")
-_YOUTUBE_PATHS = ("/shorts/", "/live/", "/embed/", "/v/")
 # C0/C1 controls other than tab and newline: never useful in a page, and the search
 # markers are among them, so stray ones in a line cannot open or close a <mark>.
 _CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
@@ -96,21 +93,9 @@ def path_quote(text: str) -> str:
 
 
 def youtube_id(url: str | None) -> str | None:
-    """The video id of a YouTube watch, short, live, embed or youtu.be URL, else None."""
+    """The video id of a YouTube URL the page may embed (only a safe http(s) href), else None."""
     href = safe_href(url)
-    if href is None:
-        return None
-    parts = urlsplit(href)
-    host = (parts.hostname or "").lower()
-    candidate: str | None = None
-    if host == "youtu.be":
-        candidate = parts.path.strip("/").split("/", 1)[0]
-    elif host in _YOUTUBE_HOSTS:
-        candidate = next(iter(parse_qs(parts.query).get("v", [])), None)
-        for prefix in _YOUTUBE_PATHS:
-            if candidate is None and parts.path.startswith(prefix):
-                candidate = parts.path[len(prefix):].split("/", 1)[0]
-    return candidate if candidate and _YOUTUBE_ID.fullmatch(candidate) else None
+    return video_id(href) if href is not None else None
 
 
 def local_media(root: Path, media: Media) -> Path | None:
