@@ -8,7 +8,11 @@ archive FEED --jobs 1``, (c) ``talkdown archive FEED --jobs 2``. Prints audio s,
 audio seconds per wall second, speed vs (a) and peak RSS (for (a) the largest of the
 per-file processes; for (b)/(c) the archive process, whose workers are threads).
 
-    .venv/bin/python bench/archive.py [--items 12]
+    .venv/bin/python bench/archive.py [--items 12] [--against DIR] [--no-one-by-one]
+
+``--against DIR`` also runs (b) and (c) from another checkout (``git worktree add /tmp/base
+HEAD~N``), interleaved with this one's: before/after figures from one run. ``--no-one-by-one``
+skips (a), the slowest part, when only archive-against-archive is wanted.
 """
 
 from __future__ import annotations
@@ -40,6 +44,8 @@ def line(name: str, audio_s: float, m: Measured, base: Measured | None) -> str:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--items", type=int, default=12)
+    ap.add_argument("--against", type=Path, help="another checkout of talkdown to time beside this one")
+    ap.add_argument("--no-one-by-one", action="store_true", help="skip (a)")
     args = ap.parse_args()
     chosen = longest_clips(args.items)
     audio_s = sum(d for _, d in chosen)
@@ -55,26 +61,32 @@ def main() -> None:
 
         # (a) one process per file, each with its own empty cache
         one_by_one = Measured(0.0, 0.0, "")
-        for i, name in enumerate(names):
+        for i, name in enumerate([] if args.no_one_by_one else names):
             m = measure([TALKDOWN, "transcribe", f"{web.base}/media/{name}", "-o", str(tmpd / "a")],
                         env=cache(f"a{i}"))
             one_by_one = replace(one_by_one, wall=one_by_one.wall + m.wall,
                                  peak_rss_mib=max(one_by_one.peak_rss_mib, m.peak_rss_mib))
         produced_a = len(list((tmpd / "a").glob("*.md")))
         runs = []
+        checkouts = [("", None)] + ([(f" [{args.against}]", {"PYTHONPATH": str(args.against / "src")})]
+                                    if args.against else [])
         for jobs in (1, 2):
-            out = tmpd / f"archive-j{jobs}"
-            m = measure([TALKDOWN, "archive", feed, "-o", str(out), "--jobs", str(jobs)], env=cache(f"j{jobs}"))
-            with sqlite3.connect(out / "talkdown.db") as db:
-                done = db.execute("SELECT count(*) FROM videos WHERE status = 'done'").fetchone()[0]
-            runs.append((jobs, m, done))
+            for tag, env in checkouts:  # interleaved: this checkout, then the other, per --jobs
+                out = tmpd / f"archive-j{jobs}{len(runs)}"
+                m = measure([TALKDOWN, "archive", feed, "-o", str(out), "--jobs", str(jobs)],
+                            env={**cache(f"j{jobs}{len(runs)}"), **(env or {})})
+                with sqlite3.connect(out / "talkdown.db") as db:
+                    done = db.execute("SELECT count(*) FROM videos WHERE status = 'done'").fetchone()[0]
+                runs.append((jobs, tag, m, done))
 
     print(f"{len(names)} items, {audio_s:.1f} s of audio ({', '.join(names)}), served from 127.0.0.1\n")
     print("| run | audio s | wall s | audio s / wall s | vs (a) | peak RSS MiB |\n|---|---|---|---|---|---|")
-    print(line(f"(a) talkdown transcribe, one process per file ({produced_a} .md)", audio_s, one_by_one, None))
-    for jobs, m, done in runs:
+    base = one_by_one if one_by_one.wall else None
+    if base:
+        print(line(f"(a) talkdown transcribe, one process per file ({produced_a} .md)", audio_s, one_by_one, None))
+    for jobs, tag, m, done in runs:
         label = "(b)" if jobs == 1 else "(c)"
-        print(line(f"{label} talkdown archive FEED --jobs {jobs} ({done} done)", audio_s, m, one_by_one))
+        print(line(f"{label} talkdown archive FEED --jobs {jobs}{tag} ({done} done)", audio_s, m, base))
     print("\n(a) peak RSS is the largest single transcribe process; (b)/(c) the whole archive process.")
 
 
