@@ -40,6 +40,7 @@ class ArchiveJob:
     jobs: int = 1  # items transcribed at once
     retry_failed: bool = False
     executor: str = "local"  # where they are transcribed (executors.EXECUTORS)
+    address: str | None = None  # the cluster, for executors that have one (ray: auto, HOST:PORT)
     item: pipeline.ItemJob = pipeline.ItemJob()
 
 
@@ -206,9 +207,19 @@ def _recover(catalog: Catalog, root: Path) -> None:
 
 
 def _work(engine: asr.Engine, media: Media, item: pipeline.ItemJob, audio: Path | None,
-          reporter: pipeline.Reporter) -> tuple[Transcript, Path | None]:
-    """A worker's part of one item (run by the executor, on its own engine)."""
-    return pipeline.run_item(media, engine, item, reporter, audio=audio), audio
+          reporter: pipeline.Reporter) -> tuple[str, Path | None]:
+    """A worker's part of one item, on its own engine: the transcript as its JSON (what
+    crosses to the driver from any executor), and the audio the driver may now drop.
+
+    A worker that fetched the audio itself (``audio`` None) drops its own download.
+    """
+    fetched = audio is None
+    if fetched:
+        media, audio = pipeline.prepare(media, item, reporter)
+    transcript = pipeline.transcribe_media(media, audio, engine, reporter, item)
+    if fetched and not media.path:
+        audio.unlink(missing_ok=True)
+    return render(transcript, "json"), None if fetched else audio
 
 
 def _run(items: Sequence[Media], job: ArchiveJob, executor: Executor,
@@ -288,9 +299,12 @@ def archive(sources: Sequence[str], job: ArchiveJob, reporter: pipeline.Reporter
             for entry in listing.errors:
                 yield ItemResult(Media(id=entry.name, title=entry.name), "failed", entry.message)
             if listing.todo:
+                # Local threads share one model (CTranslate2 serves ``jobs`` calls at once);
+                # other executors' workers each load their own.
+                shared = job.executor == "local"
                 options = (job.item.transcribe if job.jobs == 1 else
-                           dataclasses.replace(job.item.transcribe, threads=1, workers=job.jobs))
-                executor = open_executor(job.executor, job.jobs, functools.partial(asr.load, options))
+                           dataclasses.replace(job.item.transcribe, threads=1, workers=job.jobs if shared else 1))
+                executor = open_executor(job.executor, job.jobs, functools.partial(asr.load, options), job.address)
                 for media, future in _run(listing.todo, job, executor, reporter):
                     result = _finish(catalog, job, media, future)
                     counts[result.status] += 1
@@ -301,7 +315,8 @@ def archive(sources: Sequence[str], job: ArchiveJob, reporter: pipeline.Reporter
 
 def _finish(catalog: Catalog, job: ArchiveJob, media: Media, future: Future) -> ItemResult:
     try:
-        transcript, audio = future.result()
+        text, audio = future.result()
+        transcript = read_json(text)
         path = store_transcript(catalog, job.root, transcript)
     except Error as e:
         catalog.record_failure(media.id, str(e), title=media.title, url=media.url,

@@ -33,7 +33,9 @@ class LocalExecutor:
 
     fetches = False
 
-    def __init__(self, workers: int, setup: Callable[[], Any]) -> None:
+    def __init__(self, workers: int, setup: Callable[[], Any], address: str | None = None) -> None:
+        if address:
+            raise Error("--ray-address is for --executor ray; the local executor runs here.")
         self._setup, self._state, self._loaded = setup, None, False
         self._pool = ThreadPoolExecutor(workers, thread_name_prefix="transcribe")
 
@@ -51,8 +53,10 @@ class LocalExecutor:
 
 @dataclass(frozen=True, slots=True)
 class ExecutorSpec:
+    """A registered executor: ``open(workers, setup, address)`` makes one."""
+
     name: str
-    open: Callable[[int, Callable[[], Any]], Executor]
+    open: Callable[..., Executor]
     about: str = ""
 
 
@@ -63,16 +67,26 @@ def register(spec: ExecutorSpec) -> None:
     EXECUTORS[spec.name] = spec
 
 
+def _ray(workers: int, setup: Callable[[], Any], address: str | None = None) -> Executor:
+    from .cluster import RayExecutor  # Ray is an extra, imported only when asked for
+
+    return RayExecutor(workers, setup, address)
+
+
 register(ExecutorSpec("local", LocalExecutor, "threads in this process, one model shared (the default)"))
+register(ExecutorSpec("ray", _ray, "Ray actors on a cluster, each with its own model (pip install 'talkdown[ray]')"))
 
 
-def open_executor(name: str, workers: int, setup: Callable[[], Any]) -> Executor:
+def open_executor(name: str, workers: int, setup: Callable[[], Any], address: str | None = None) -> Executor:
     """The executor ``name`` with ``workers`` workers, each set up by ``setup``.
 
+    Args:
+        address: where the cluster is (``ray``: ``auto`` or ``HOST:PORT``; None starts one here).
+
     Raises:
-        Error: no executor of that name.
+        Error: no executor of that name, or it cannot start.
     """
     spec = EXECUTORS.get(name)
     if spec is None:
         raise Error(f"Unknown executor {name!r}; talkdown has {', '.join(sorted(EXECUTORS))}.")
-    return spec.open(workers, setup)
+    return spec.open(workers, setup, address)

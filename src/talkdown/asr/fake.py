@@ -8,6 +8,7 @@ milliseconds and can tell items apart. Like every engine it keeps nothing per ca
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass
 
@@ -16,7 +17,7 @@ import numpy as np
 from ..types import SAMPLE_RATE, ModelInfo, Segment, Word
 from . import Hints, Progress, TranscribeOptions, Transcription
 
-__all__ = ["FakeEngine", "FakeOptions"]
+__all__ = ["FakeEngine", "FakeOptions", "options_from_env"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,6 +29,16 @@ class FakeOptions:
     default_language: str | None = "en"
     delay: float = 0.0
     threshold: float = 0.01  # RMS below which a second is silence
+
+
+def options_from_env() -> FakeOptions:
+    """FakeOptions from ``TALKDOWN_FAKE_LANGUAGES`` (``11=de,6=fr``) and ``TALKDOWN_FAKE_DELAY``
+    (seconds): how tests that run the ``talkdown`` command shape the fake engine."""
+    pairs = []
+    for pair in filter(None, os.environ.get("TALKDOWN_FAKE_LANGUAGES", "").split(",")):
+        seconds, _, code = pair.partition("=")
+        pairs.append((float(seconds), code.strip()))
+    return FakeOptions(languages=tuple(pairs), delay=float(os.environ.get("TALKDOWN_FAKE_DELAY") or 0))
 
 
 class FakeEngine:

@@ -9,6 +9,7 @@ import click
 
 from .. import archiving, importing, pipeline
 from ..asr import TranscribeOptions, engines
+from ..asr import fake
 from ..asr.whisper import WhisperOptions
 from ..executors import EXECUTORS
 from ..render import FORMATS, render
@@ -59,9 +60,8 @@ def transcribe(sources: tuple[str, ...], out_dir: str, formats: tuple[str, ...],
     if "rttm" in formats and diarize is None:
         raise click.UsageError("-f rttm writes speaker turns, which only --diarize finds; add --diarize.")
     names = speakers.get("speaker_names") or ()
-    tuning = WhisperOptions(beam_size=beam_size, batch_size=batch_size) if engine == "faster-whisper" else None
     options = TranscribeOptions(engine=engine, model=model, language=language, vad=vad, threads=threads,
-                                prime=prompt, tuning=tuning)
+                                prime=prompt, tuning=_tuning(engine, beam_size=beam_size, batch_size=batch_size))
     job = pipeline.Job(out_dir=None if out_dir == "-" else Path(out_dir), formats=formats, info_json=info_json,
                        item=pipeline.ItemJob(transcribe=options, diarize=diarize, speaker_names=names))
     written = failed = 0
@@ -98,14 +98,17 @@ def transcribe(sources: tuple[str, ...], out_dir: str, formats: tuple[str, ...],
 @click.option("--engine", type=click.Choice([e.name for e in engines()]), default="faster-whisper",
               show_default=True, envvar="TALKDOWN_ENGINE", help="As for transcribe.")
 @click.option("--executor", type=click.Choice(sorted(EXECUTORS)), default="local", show_default=True,
-              help="Where items are transcribed: local (threads here, one model shared).")
+              help="Where items are transcribed: local (threads here, one model shared) or ray "
+                   "(a Ray cluster, --jobs workers with a model each).")
+@click.option("--ray-address", metavar="auto|HOST:PORT", envvar="RAY_ADDRESS",
+              help="The Ray cluster to use with --executor ray (default: start one on this machine).")
 @click.option("--language", default="auto", show_default=True, help="Spoken language code or auto.")
 @click.option("--prompt/--no-prompt", default=True, show_default=True,
               help="Prime the decoder with names from each item's metadata.")
 @speaker_options
 def archive(sources: tuple[str, ...], root: Path, limit: int | None, since: str | None, jobs: int,
-            retry_failed: bool, model: str, engine: str, executor: str, language: str, prompt: bool,
-            **speakers) -> None:
+            retry_failed: bool, model: str, engine: str, executor: str, ray_address: str | None, language: str,
+            prompt: bool, **speakers) -> None:
     """Archive channels, playlists, podcast feeds, URL lists (.txt) or folders, and keep them up to date.
 
     Items already in the archive are skipped; the rest are transcribed newest first into
@@ -119,10 +122,11 @@ def archive(sources: tuple[str, ...], root: Path, limit: int | None, since: str 
       talkdown archive https://feeds.example.org/podcast.xml -o podcasts/ --jobs 2
     """
     names = speakers.get("speaker_names") or ()
-    item = pipeline.ItemJob(transcribe=TranscribeOptions(engine=engine, model=model, language=language, prime=prompt),
+    item = pipeline.ItemJob(transcribe=TranscribeOptions(engine=engine, model=model, language=language, prime=prompt,
+                                                         tuning=_tuning(engine)),
                             diarize=diarize_options(speakers), speaker_names=names)
     job = archiving.ArchiveJob(root=root, limit=limit, since=since, jobs=jobs, retry_failed=retry_failed,
-                               executor=executor, item=item)
+                               executor=executor, address=ray_address, item=item)
     counts = {"archived": 0, "skipped": 0, "waiting": 0, "failed": 0}
     failures: list[str] = []
     total = [0]
@@ -186,3 +190,13 @@ def import_(src: Path, root: Path) -> None:
     err.print(f"{counts['imported']} imported{kept}{passed}, {counts['failed']} failed")
     if counts["failed"]:
         sys.exit(1)
+
+
+def _tuning(engine: str, **whisper: int) -> object:
+    """The engine's own options from its flags: faster-whisper's beam and batch, the fake
+    engine's from its environment variables (tests shape it so through the command)."""
+    if engine == "faster-whisper":
+        return WhisperOptions(**whisper)
+    if engine == "fake":
+        return fake.options_from_env()
+    return None
