@@ -36,16 +36,13 @@ class LocalExecutor:
     def __init__(self, workers: int, setup: Callable[[], Any], address: str | None = None) -> None:
         if address:
             raise Error("--ray-address is for --executor ray; the local executor runs here.")
-        self._setup, self._state, self._loaded = setup, None, False
+        # Set up now, before any download starts: a model loaded beside the first downloads
+        # competed with them for the cores (archive --jobs 1 was 13 % slower, bench/archive.py).
+        self._state = setup()
         self._pool = ThreadPoolExecutor(workers, thread_name_prefix="transcribe")
 
-    def _state_once(self) -> Any:
-        if not self._loaded:  # only this thread submits, so no lock is needed
-            self._state, self._loaded = self._setup(), True
-        return self._state
-
     def submit(self, work: Callable[..., Any], *args: Any) -> Future:
-        return self._pool.submit(work, self._state_once(), *args)
+        return self._pool.submit(work, self._state, *args)
 
     def shutdown(self, wait: bool = True, cancel: bool = False) -> None:
         self._pool.shutdown(wait=wait, cancel_futures=cancel)
