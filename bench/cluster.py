@@ -64,37 +64,60 @@ def throughput(items: int, tmp: Path) -> None:
     audio_s = sum(d for _, d in clips)
     files = {f"/media/{p.name}": p.read_bytes() for p, _ in clips}
     rows = []
-    with serve(files) as web:
-        files["/feed.xml"] = podcast_feed(web.base, [p.name for p, _ in clips])
-        for executor in ("local", "ray", "local", "ray"):  # interleaved, twice
-            peak = WorkerPeak()
-            peak.start()
-            out = tmp / f"{executor}-{len(rows)}"
-            m = measure([str(BIN / "talkdown"), "archive", f"{web.base}/feed.xml", "-o", str(out), "--jobs", "2",
-                         "--executor", executor], env={**ENV, "TALKDOWN_CACHE": str(out) + "-cache"})
-            peak.stop.set()
-            rows.append((executor, m.wall, m.peak_rss_mib, peak.peak, len(list(out.glob("*/*.md")))))
+    head, port = _head(2)
+    runs = {"local": [], "ray (starts its cluster)": [], "ray (running cluster)": ["--ray-address", f"127.0.0.1:{port}"]}
+    try:
+        with serve(files) as web:
+            files["/feed.xml"] = podcast_feed(web.base, [p.name for p, _ in clips])
+            for name in [*runs, *runs]:  # interleaved, twice
+                peak = WorkerPeak()
+                peak.start()
+                out = tmp / f"run-{len(rows)}"
+                executor = name.split()[0]
+                m = measure([str(BIN / "talkdown"), "archive", f"{web.base}/feed.xml", "-o", str(out), "--jobs", "2",
+                             "--executor", executor, *runs[name]], env={**ENV, "TALKDOWN_CACHE": str(out) + "-cache"})
+                peak.stop.set()
+                rows.append((name, m.wall, m.peak_rss_mib, peak.peak, len(list(out.glob("*/*.md")))))
+    finally:
+        _end(head)
     print(f"(1) {items} feed items, {audio_s:.0f} s of audio, tiny.en, --jobs 2\n")
     print("| executor | wall s | audio s / wall s | driver peak RSS MiB | worker peak RSS MiB | items |")
     print("|---|---|---|---|---|---|")
     for executor, wall, rss, worker, done in rows:
         print(f"| {executor} | {wall:.1f} | {audio_s / wall:.2f} | {rss:.0f} | {worker:.0f} | {done} |")
     local = min(w for e, w, *_ in rows if e == "local")
-    ray = min(w for e, w, *_ in rows if e == "ray")
-    print(f"\nray / local throughput (best of two each): {local / ray:.2f}×\n")
+    for name in list(runs)[1:]:
+        ray = min(w for e, w, *_ in rows if e == name)
+        print(f"\n{name} / local throughput (best of two each): {local / ray:.2f}×")
+    print()
 
 
-def instant(counts: tuple[int, int], tmp: Path) -> None:
+def _head(cpus: int) -> tuple[subprocess.Popen, int]:
+    """A Ray head node on 127.0.0.1 with ``cpus`` CPUs, in its own process group."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    head = subprocess.Popen([str(BIN / "ray"), "start", "--head", "--block", f"--port={port}", "--num-cpus=4",
+    head = subprocess.Popen([str(BIN / "ray"), "start", "--head", "--block", f"--port={port}", f"--num-cpus={cpus}",
                              "--node-ip-address=127.0.0.1", "--include-dashboard=false", "--disable-usage-stats",
                              f"--temp-dir={tempfile.mkdtemp(prefix='tdray-', dir='/tmp')}"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
                             env={**os.environ, **ENV})
+    time.sleep(8)
+    return head, port
+
+
+def _end(head: subprocess.Popen) -> None:
+    for pid in {head.pid} | _descendants(head.pid):
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
+    head.wait()
+
+
+def instant(counts: tuple[int, int], tmp: Path) -> None:
+    head, port = _head(4)
     try:
-        time.sleep(8)
         walls = []
         for n in counts:
             folder = tmp / f"instant-{n}"
@@ -109,13 +132,7 @@ def instant(counts: tuple[int, int], tmp: Path) -> None:
         print(f"(2) instant engine, 4 Ray workers: {counts[0]} items in {walls[0]:.1f} s, {counts[1]} in "
               f"{walls[1]:.1f} s: the driver takes {rate:.1f} items/s ({1000 / rate:.0f} ms an item)")
     finally:
-        everyone = {head.pid} | _descendants(head.pid)
-        for pid in everyone:
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except OSError:
-                pass
-        head.wait()
+        _end(head)
 
 
 def _descendants(pid: int) -> set[int]:
