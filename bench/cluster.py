@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -33,6 +32,7 @@ from _run import REPO, measure
 
 import corpus
 from localweb import podcast_feed, serve
+from processes import end
 
 BIN = REPO / ".venv/bin"
 ENV = {"RAY_USAGE_STATS_ENABLED": "0", "RAY_AUTH_MODE": "disabled"}
@@ -79,7 +79,7 @@ def throughput(items: int, tmp: Path) -> None:
                 peak.stop.set()
                 rows.append((name, m.wall, m.peak_rss_mib, peak.peak, len(list(out.glob("*/*.md")))))
     finally:
-        _end(head)
+        end(head)
     print(f"(1) {items} feed items, {audio_s:.0f} s of audio, tiny.en, --jobs 2\n")
     print("| executor | wall s | audio s / wall s | driver peak RSS MiB | worker peak RSS MiB | items |")
     print("|---|---|---|---|---|---|")
@@ -106,15 +106,6 @@ def _head(cpus: int) -> tuple[subprocess.Popen, int]:
     return head, port
 
 
-def _end(head: subprocess.Popen) -> None:
-    for pid in {head.pid} | _descendants(head.pid):
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except OSError:
-            pass
-    head.wait()
-
-
 def instant(counts: tuple[int, int], tmp: Path) -> None:
     head, port = _head(4)
     try:
@@ -132,24 +123,7 @@ def instant(counts: tuple[int, int], tmp: Path) -> None:
         print(f"(2) instant engine, 4 Ray workers: {counts[0]} items in {walls[0]:.1f} s, {counts[1]} in "
               f"{walls[1]:.1f} s: the driver takes {rate:.1f} items/s ({1000 / rate:.0f} ms an item)")
     finally:
-        _end(head)
-
-
-def _descendants(pid: int) -> set[int]:
-    children: dict[int, set[int]] = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-            children.setdefault(int(fields[1]), set()).add(int(stat.parent.name))
-        except (OSError, ValueError, IndexError):
-            pass
-    found, todo = set(), [pid]
-    while todo:
-        for child in children.get(todo.pop(), ()):
-            if child not in found:
-                found.add(child)
-                todo.append(child)
-    return found
+        end(head)
 
 
 def main() -> None:

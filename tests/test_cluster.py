@@ -9,7 +9,6 @@ language by length), so what is tested is distribution, not recognition.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import signal
@@ -26,6 +25,7 @@ import pytest
 
 import corpus
 from localweb import podcast_feed, serve
+from processes import descendants, end
 
 pytest.importorskip("ray", reason="Ray is in the test extra; install it: pip install -e '.[test]'")
 
@@ -51,32 +51,6 @@ def _start(args: list[str], temp: Path, log: str) -> subprocess.Popen:
                             start_new_session=True, env={**os.environ, **RAY_ENV})
 
 
-def _descendants(pid: int) -> set[int]:
-    children: dict[int, set[int]] = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        with contextlib.suppress(OSError, ValueError, IndexError):
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-            children.setdefault(int(fields[1]), set()).add(int(stat.parent.name))
-    found, todo = set(), [pid]
-    while todo:
-        for child in children.get(todo.pop(), ()):
-            if child not in found:
-                found.add(child)
-                todo.append(child)
-    return found
-
-
-def _end(proc: subprocess.Popen) -> None:
-    """Ends one node: its process group, and any of its processes that left the group."""
-    everyone = _descendants(proc.pid) | {proc.pid}
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(proc.pid, signal.SIGKILL)
-    for pid in everyone:
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.kill(pid, signal.SIGKILL)
-    proc.wait(timeout=30)
-
-
 @pytest.fixture(scope="module")
 def cluster() -> Iterator[tuple[str, subprocess.Popen, subprocess.Popen]]:
     """A head node (2 CPUs) and a worker node (2 CPUs) on 127.0.0.1, alive for this module."""
@@ -96,7 +70,7 @@ def cluster() -> Iterator[tuple[str, subprocess.Popen, subprocess.Popen]]:
     finally:
         for node in (worker, head):
             if node is not None:
-                _end(node)
+                end(node)
 
 
 def _wait_for_port(port: int, seconds: float) -> None:
@@ -156,7 +130,7 @@ def test_a_feed_is_archived_on_the_cluster_and_a_killed_worker_loses_nothing(clu
                            text=True, env={**_env(tmp_path), "TALKDOWN_FAKE_DELAY": "1.5"})
     first = run.stdout.readline()  # the first archived item's path: the run is under way
     assert first.endswith(".md\n"), run.stderr.read()
-    actors = [pid for node in (head, worker) for pid in _descendants(node.pid)
+    actors = [pid for node in (head, worker) for pid in descendants(node.pid)
               if "_Worker" in Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")]
     assert actors, "no Ray actor process found"
     os.kill(actors[0], signal.SIGKILL)
