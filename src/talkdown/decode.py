@@ -88,6 +88,14 @@ def settle_duration(media: Media, decoded: float, path: Path) -> Media:
     return dataclasses.replace(media, duration=round(decoded, 3))
 
 
+def check(path: Path) -> None:
+    """Raises ``DecodeError`` unless ``path`` opens as media with an audio stream: what a
+    download must pass before it is kept (cheaper than ``probe``, which hashes the file).
+    """
+    with _open(path) as container:
+        _audio_stream(container, path)
+
+
 def probe(path: Path) -> Media:
     """Builds the ``Media`` of a local file: title and artist from its tags (else the file
     name), duration from the container, a stable id from a hash of its content.

@@ -185,7 +185,7 @@ def download(media: Media, cache_dir: Path, reporter: Reporter) -> Path:
     folder = cache_dir / "audio"
     if (cached := fetch.cached_audio(media, folder)) is not None:
         try:
-            decode.probe(cached)
+            decode.check(cached)
             return cached
         except DecodeError:
             cached.unlink(missing_ok=True)
@@ -193,7 +193,7 @@ def download(media: Media, cache_dir: Path, reporter: Reporter) -> Path:
     path = fetch.download_audio(media, folder, progress=lambda got, total: reporter.update(got, total))
     reporter.done()
     try:
-        decode.probe(path)
+        decode.check(path)
     except DecodeError as e:
         path.unlink(missing_ok=True)
         raise DecodeError(f"What {media.url} serves is not audio or video talkdown can read; "
