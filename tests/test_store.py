@@ -414,6 +414,14 @@ def test_filters(indexed: Catalog) -> None:
     assert len(search(indexed, "the", limit=1)) == 1
 
 
+def test_local_files_filter_finds_items_without_a_channel(catalog: Catalog, tmp_path: Path) -> None:
+    """The web page lists items without a channel as "Local files" and searches that name."""
+    archive(tmp_path, catalog, make_transcript(["A lecture on tides."], make_media(vid="f1", channel=None)))
+    archive(tmp_path, catalog, make_transcript(["Tides at the coast."], make_media(vid="c1", channel="Coast")))
+    assert {h.video_id for h in search(catalog, "tides", channel="Local files")} == {"youtube:f1"}
+    assert {h.video_id for h in search(catalog, "tides", channel="coast")} == {"youtube:c1"}
+
+
 def test_bm25_ranks_more_matches_first(indexed: Catalog) -> None:
     hits = search(indexed, "talks")
     assert hits[0].text == "Talks about talks: talks everywhere."

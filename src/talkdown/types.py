@@ -17,6 +17,7 @@ from typing import Any, Callable, Iterator
 
 SCHEMA_VERSION = 1
 SAMPLE_RATE = 16_000  # Hz: every stage hears audio as 16 kHz mono float32 (Whisper's, CAM++'s, Silero's rate)
+UNSURE_BELOW = 0.5  # a line whose confidence is below this is flagged as one to check before quoting
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +98,8 @@ class Line:
     """One line of the transcript (a Markdown bullet): a sentence, part of one, or a few.
 
     ``start`` is None only for lines read back from old transcripts that had no times.
+    ``confidence`` (0–1) is the engine's belief in the line's words; None where no
+    engine said (captions, old transcripts). Below ``UNSURE_BELOW`` the line is unsure.
     """
 
     start: float | None
@@ -104,6 +107,11 @@ class Line:
     text: str
     words: tuple[Word, ...] = ()
     speaker: str | None = None
+    confidence: float | None = None
+
+    @property
+    def unsure(self) -> bool:
+        return self.confidence is not None and self.confidence < UNSURE_BELOW
 
 
 @dataclass(frozen=True, slots=True)

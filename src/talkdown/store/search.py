@@ -20,6 +20,7 @@ from typing import Callable
 
 from talkdown.errors import QueryError
 from talkdown.store.catalog import DB_NAME, Catalog
+from talkdown.store.files import LOCAL_CHANNEL
 from talkdown.store.sqlerrors import sqlite_error
 
 # Control characters never appear in transcript text, so they mark a match unambiguously;
@@ -199,7 +200,9 @@ def _sql(
     if channel is not None or since is not None:
         joins = " JOIN lines fl ON fl.id = lines_fts.rowid JOIN videos fv ON fv.id = fl.video_id"
     if channel is not None:
-        filters += " AND fv.channel = ? COLLATE NOCASE"
+        # Items without a channel are listed (and linked) under LOCAL_CHANNEL's name.
+        local = " OR fv.channel IS NULL" if channel.casefold() == LOCAL_CHANNEL.casefold() else ""
+        filters += f" AND (fv.channel = ? COLLATE NOCASE{local})"
         values.append(channel)
     if since is not None:
         filters += " AND fv.upload_date >= ?"
