@@ -120,3 +120,40 @@ def test_a_fake_engine_is_fast_enough_for_shaping_tests() -> None:
     heard = engine(audio)
     words = [w for s in heard.segments for w in s.words]
     assert len(words) >= 30 and [w.start for w in words] == sorted(w.start for w in words)
+
+
+# -- where the engine runs ------------------------------------------------------------
+
+
+def test_device_auto_on_this_cpu_only_machine_is_int8_on_the_cpu_with_the_cores_shared_out() -> None:
+    from talkdown.asr.whisper import WhisperOptions, cuda_devices, place
+
+    assert cuda_devices() == 0  # CTranslate2's own report: no GPU here
+    alone = place(WhisperOptions(), cores=2)
+    assert (alone.device, alone.compute_type, alone.decoders, alone.threads, alone.workers) == ("cpu", "int8", 2, 1, 2)
+    assert "no CUDA device" in alone.why
+    # archive --jobs 2 gives each call one thread: one decoder per call, two in all, never four
+    jobs = place(WhisperOptions(), asr.TranscribeOptions(threads=1, workers=2), cores=2)
+    assert (jobs.decoders, jobs.threads, jobs.workers) == (1, 1, 2)
+    with pytest.raises(ModelError, match="reports no CUDA device"):
+        place(WhisperOptions(device="cuda"))
+
+
+def test_device_auto_with_a_faked_cuda_device_count_picks_the_gpu_in_float16_with_larger_batches() -> None:
+    from talkdown.asr.whisper import WhisperOptions, place
+
+    gpu = place(WhisperOptions(), cuda=1, cores=2)
+    assert (gpu.device, gpu.compute_type, gpu.batch_size, gpu.decoders) == ("cuda", "float16", 16, 1)
+    assert "reports 1 CUDA device" in gpu.why
+    assert place(WhisperOptions(device="cpu"), cuda=1, cores=2).device == "cpu"
+
+
+def test_two_decoders_give_the_words_of_one(transcriber: asr.Engine) -> None:
+    """One file's windows shared out to two single-threaded decoders: the same words."""
+    from talkdown.asr.whisper import WhisperOptions
+
+    audio = np.concatenate([corpus.decode16k(JFK), corpus.silence(1.0), corpus.decode16k(SONNET)] * 3)
+    one = asr.load(asr.TranscribeOptions(threads=2, tuning=WhisperOptions(batch_size=8)))
+    assert transcriber.placement.decoders == 2 and one.placement.decoders == 1  # type: ignore[attr-defined]
+    words = [[w.text for s in e(audio).segments for w in s.words] for e in (transcriber, one)]
+    assert len(words[0]) > 100 and words[0] == words[1]

@@ -5,11 +5,18 @@ times faster on a CPU (int8). Long recordings go through ``spans``: speech packe
 30 s windows decoded in batches, then a second pass over what the packing lost. The
 language is found per call and returned, never kept: one loaded model serves many
 threads (CTranslate2 releases the GIL) and each call's result is its own.
+
+Where it runs is decided once, by ``place``: a CUDA GPU when CTranslate2 reports one
+(float16, larger batches), else the CPU in int8, where one call's windows are shared
+out to several single-threaded decoders (two on two cores ran 1.25–1.3× faster than
+one decoder of two threads, bench/longform.py) unless calls already run side by side.
 """
 
 from __future__ import annotations
 
+import math
 import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from importlib import metadata
 from typing import Any
@@ -21,7 +28,7 @@ from ..types import SAMPLE_RATE, ModelInfo, Segment, Word
 from . import Hints, Progress, TranscribeOptions, Transcription, spans
 from .models import resolve_model
 
-__all__ = ["FasterWhisper", "WhisperOptions"]
+__all__ = ["FasterWhisper", "Placement", "WhisperOptions", "cuda_devices", "place"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,34 +36,100 @@ class WhisperOptions:
     """faster-whisper's own options; defaults chosen by ``bench/longform.py`` on a 2-core CPU.
 
     ``batch_size`` > 0 uses faster-whisper's batched pipeline (VAD chunks decoded in
-    parallel, each independently, so a loop in one cannot spread); 0 decodes sequentially.
+    parallel, each independently, so a loop in one cannot spread); 0 decodes sequentially;
+    None: the device's own (``place``). ``device`` is auto, cpu or cuda; ``compute_type``
+    auto is int8 on a CPU, float16 on a GPU.
     """
 
     beam_size: int = 5
-    batch_size: int = 8
-    device: str = "cpu"
-    compute_type: str = "int8"
+    batch_size: int | None = None
+    device: str = "auto"
+    compute_type: str = "auto"
     second_pass: bool = True  # batched: decode again, on their own, regions of speech that got no words
+
+
+CPU_BATCH = 8
+CUDA_BATCH = 16  # a GPU decodes a batch in about the time of one window: more at once, fewer launches
+_MOST_THREADS = 4  # per decoder; CTranslate2's own default
+
+
+@dataclass(frozen=True, slots=True)
+class Placement:
+    """Where and how one loaded engine decodes, and why (``talkdown models`` says it)."""
+
+    device: str  # cpu or cuda
+    compute_type: str
+    batch_size: int  # windows per batch (0: sequential decoding)
+    decoders: int  # CTranslate2 workers one call shares its batches out to
+    threads: int  # CPU threads of each worker
+    workers: int  # CTranslate2 workers in all (calls at once × decoders)
+    why: str
+
+
+def cuda_devices() -> int:
+    """CUDA devices CTranslate2 can use here (0 on a build or machine without CUDA)."""
+    import ctranslate2
+
+    try:
+        return int(ctranslate2.get_cuda_device_count())
+    except Exception:  # noqa: BLE001 - a broken driver is no GPU, not a crash
+        return 0
+
+
+def place(tuning: WhisperOptions, options: TranscribeOptions = TranscribeOptions(),
+          cuda: int | None = None, cores: int | None = None) -> Placement:
+    """The device, compute type, batch and decoders for ``tuning`` and ``options``.
+
+    ``cuda`` (CUDA devices) and ``cores`` default to what this machine reports.
+
+    Raises:
+        ModelError: an unknown device, or cuda asked for where CTranslate2 sees none.
+    """
+    if tuning.device not in ("auto", "cpu", "cuda"):
+        raise ModelError(f"Unknown device {tuning.device!r}; use auto, cpu or cuda.")
+    cuda = cuda_devices() if cuda is None and tuning.device != "cpu" else (cuda or 0)
+    if not cores:
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    if tuning.device == "cuda" and not cuda:
+        raise ModelError("--device cuda, but CTranslate2 reports no CUDA device here; use --device auto or cpu.")
+    if tuning.device != "cpu" and cuda:
+        why = (f"CTranslate2 reports {cuda} CUDA device{'s' if cuda > 1 else ''}" if tuning.device == "auto"
+               else "asked for")
+        batch = CUDA_BATCH if tuning.batch_size is None else tuning.batch_size
+        compute = "float16" if tuning.compute_type == "auto" else tuning.compute_type
+        return Placement("cuda", compute, batch, 1, options.threads or min(_MOST_THREADS, cores), options.workers, why)
+    why = "asked for" if tuning.device == "cpu" else "CTranslate2 reports no CUDA device"
+    compute = "int8" if tuning.compute_type == "auto" else tuning.compute_type
+    batch = CPU_BATCH if tuning.batch_size is None else tuning.batch_size
+    if options.threads or not batch:
+        # Threads given (archive --jobs gives each of its calls one): one decoder per call, as asked.
+        threads = options.threads or min(_MOST_THREADS, cores)
+        return Placement("cpu", compute, batch, 1, threads, options.workers, f"{why}; {threads} thread(s) per call")
+    share = max(1, cores // max(1, options.workers))  # cores for one call, with ``workers`` calls at once
+    decoders = min(share, _MOST_THREADS)
+    threads = max(1, min(_MOST_THREADS, share // decoders))
+    return Placement("cpu", compute, batch, decoders, threads, options.workers * decoders,
+                     f"{why}; {cores} cores, {options.workers} call(s) at once: "
+                     f"{decoders} decoder(s) of {threads} thread(s) per call")
 
 
 class FasterWhisper:
     """One loaded Whisper model; call it on samples as many times as needed, from any thread."""
 
     def __init__(self, options: TranscribeOptions = TranscribeOptions()) -> None:
-        from faster_whisper import BatchedInferencePipeline, WhisperModel
+        from faster_whisper import WhisperModel
 
         self.options = options
         self.tuning: WhisperOptions = options.tuning or WhisperOptions()
+        self.placement = p = place(self.tuning, options)
         path, name = resolve_model(options.model)
-        threads = options.threads or min(4, os.cpu_count() or 1)
         try:
-            self._model = WhisperModel(str(path), device=self.tuning.device, compute_type=self.tuning.compute_type,
-                                       cpu_threads=threads, num_workers=options.workers)
+            self._model = WhisperModel(str(path), device=p.device, compute_type=p.compute_type,
+                                       cpu_threads=p.threads, num_workers=p.workers)
         except (RuntimeError, ValueError) as e:
-            raise ModelError(f"Could not load the model in {path}: {e}.") from e
-        self._batched = BatchedInferencePipeline(self._model) if self.tuning.batch_size > 0 else None
+            raise ModelError(f"Could not load the model in {path} on {p.device} ({p.compute_type}): {e}.") from e
         self.model = ModelInfo(name=name, engine="faster-whisper", engine_version=metadata.version("faster-whisper"),
-                               compute_type=self.tuning.compute_type)
+                               compute_type=p.compute_type)
         self.multilingual = bool(self._model.model.is_multilingual)
 
     def familiar(self, word: str) -> bool:
@@ -69,18 +142,21 @@ class FasterWhisper:
         Raises:
             ModelError: the language is unknown or the model cannot do it.
         """
-        o, t = self.options, self.tuning
+        from faster_whisper import BatchedInferencePipeline
+
+        o, t, p = self.options, self.tuning, self.placement
         language = self._checked(hints.language or o.language)
         common: dict[str, Any] = dict(
             language=language, beam_size=t.beam_size, word_timestamps=True, vad_filter=o.vad,
             initial_prompt=o.initial_prompt, hotwords=", ".join(h for h in (o.hotwords, hints.hotwords) if h) or None,
         )
         total = len(audio) / SAMPLE_RATE
-        if self._batched is not None and o.vad:
+        if p.batch_size > 0 and o.vad:
             found, info = self._packed(audio, common)
         else:
-            if self._batched is not None:
-                segments, info = self._batched.transcribe(audio, batch_size=t.batch_size, **common)
+            if p.batch_size > 0:
+                segments, info = BatchedInferencePipeline(self._model).transcribe(audio, batch_size=p.batch_size,
+                                                                                  **common)
             else:
                 segments, info = self._model.transcribe(audio, **common)
             found = []
@@ -113,13 +189,42 @@ class FasterWhisper:
 
     def _clips(self, audio: np.ndarray, clips: list[tuple[float, float]], common: dict[str, Any],
                sure_only: bool = False) -> tuple[list[Segment], Any]:
-        """Decodes ``clips`` of ``audio`` in batches; no clips (no speech) is no segments and no info."""
+        """Decodes ``clips`` of ``audio`` in batches, shared out to the placement's decoders;
+        no clips (no speech) is no segments and no info.
+
+        Batches are decoded independently (the same words in any grouping, bench/longform.py),
+        then joined in order; where no language is given, the first batch alone finds it first.
+        """
         if not clips:
             return [], None
-        timestamps = [{"start": start, "end": end} for start, end in clips]
-        segments, info = self._batched.transcribe(  # type: ignore[union-attr]
-            audio, batch_size=self.tuning.batch_size, clip_timestamps=timestamps, **{**common, "vad_filter": False})
-        return [_segment(s) for s in segments if not sure_only or _trusted(s)], info
+        p = self.placement
+        if p.decoders == 1:
+            batches = [clips]
+        else:  # at least two batches per decoder, so one long batch does not leave the others idle
+            size = min(p.batch_size, max(1, math.ceil(len(clips) / (2 * p.decoders))))
+            batches = [clips[i: i + size] for i in range(0, len(clips), size)]
+        kwargs = {**common, "vad_filter": False}
+
+        def decode(i: int, language: str | None) -> tuple[list[Segment], Any]:
+            from faster_whisper import BatchedInferencePipeline
+
+            # One pipeline per batch: it keeps the time of the last word heard between batches.
+            pipeline = BatchedInferencePipeline(self._model)
+            pipeline.last_speech_timestamp = batches[i - 1][-1][1] if i else 0.0
+            segments, info = pipeline.transcribe(
+                audio, batch_size=min(p.batch_size, len(batches[i])),
+                clip_timestamps=[{"start": start, "end": end} for start, end in batches[i]],
+                **{**kwargs, "language": language})
+            return [_segment(s) for s in segments if not sure_only or _trusted(s)], info
+
+        language, done = kwargs["language"], []
+        if language is None or len(batches) == 1:
+            done.append(decode(0, language))
+            language = language or done[0][1].language
+        if len(batches) > len(done):
+            with ThreadPoolExecutor(min(p.decoders, len(batches) - len(done)), thread_name_prefix="decoder") as pool:
+                done += pool.map(lambda i: decode(i, language), range(len(done), len(batches)))
+        return [s for segments, _ in done for s in segments], done[0][1]
 
     def _checked(self, language: str | None) -> str | None:
         if language in (None, "", "auto"):

@@ -130,7 +130,12 @@ def serve(root: Path, host: str, port: int) -> None:
 @cli.command()
 def models() -> None:
     """List the models usable offline here; the first is what --model auto picks."""
+    from ..asr.whisper import WhisperOptions, place  # CTranslate2 is asked which devices it sees
+
     for i, m in enumerate(available_models()):
         marker = "*" if i == 0 else " "
         click.echo(f"{marker} {m.name:<24} {m.path}")
     click.echo("(* = default; other faster-whisper names download on first use where a network allows)", err=True)
+    p = place(WhisperOptions())
+    click.echo(f"--device auto: {p.device}, {p.compute_type}, batches of {p.batch_size}, "
+               f"{p.decoders} decoder(s) of {p.threads} thread(s) ({p.why})", err=True)
