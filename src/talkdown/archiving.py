@@ -42,6 +42,7 @@ class ArchiveJob:
     executor: str = "local"  # where they are transcribed (executors.EXECUTORS)
     address: str | None = None  # the cluster, for executors that have one (ray: auto, HOST:PORT)
     item: pipeline.ItemJob = pipeline.ItemJob()
+    flag_unsure: bool = False  # the Markdown marks unsure lines with " (?)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,7 +183,8 @@ def list_items(sources: Sequence[str], catalog: Catalog, job: ArchiveJob) -> Lis
     return Listing(tuple(todo), tuple(skipped), tuple(waiting), tuple(errors))
 
 
-def store_transcript(catalog: Catalog, root: Path, transcript: Transcript, markdown: str | None = None) -> Path:
+def store_transcript(catalog: Catalog, root: Path, transcript: Transcript, markdown: str | None = None,
+                     flag_unsure: bool = False) -> Path:
     """Writes JSON, then Markdown, then the catalogue row: the crash-safe order.
 
     When the item was archived before under other names (its title or channel changed),
@@ -191,7 +193,7 @@ def store_transcript(catalog: Catalog, root: Path, transcript: Transcript, markd
     paths = archive_paths(root, transcript.media)
     previous = catalog.get(transcript.media.id)
     write_atomic(paths.json, render(transcript, "json"))
-    write_atomic(paths.markdown, markdown if markdown is not None else render(transcript, "md"))
+    write_atomic(paths.markdown, markdown if markdown is not None else render(transcript, "md", flag_unsure=flag_unsure))
     catalog.record_done(transcript, paths.markdown, paths.json)
     if previous is not None and previous.status == "done":
         for old in {previous.md_path, previous.json_path} - {None}:
@@ -212,11 +214,14 @@ def _work(engine: asr.Engine, media: Media, item: pipeline.ItemJob, audio: Path 
     crosses to the driver from any executor), and the audio the driver may now drop.
 
     A worker that fetched the audio itself (``audio`` None) drops its own download.
+    From captions alone (``item.source`` captions) there is no audio at all.
     """
+    if not item.needs_engine:
+        return render(pipeline.run_item(media, None, item, reporter), "json"), None
     fetched = audio is None
     if fetched:
         media, audio = pipeline.prepare(media, item, reporter)
-    transcript = pipeline.transcribe_media(media, audio, engine, reporter, item)
+    transcript = pipeline.run_item(media, engine, item, reporter, audio=audio)
     if fetched and not media.path:
         audio.unlink(missing_ok=True)
     return render(transcript, "json"), None if fetched else audio
@@ -239,7 +244,7 @@ def _run(items: Sequence[Media], job: ArchiveJob, executor: Executor,
 
     def top_up() -> None:
         while len(fetching) + len(ready) + len(working) < window and (media := next(queue, None)) is not None:
-            if executor.fetches:
+            if executor.fetches or not job.item.needs_engine:  # captions need no audio
                 ready.append((media, None))
             else:
                 fetching[downloads.submit(pipeline.prepare, media, job.item)] = media
@@ -304,7 +309,8 @@ def archive(sources: Sequence[str], job: ArchiveJob, reporter: pipeline.Reporter
                 shared = job.executor == "local"
                 options = (job.item.transcribe if job.jobs == 1 else
                            dataclasses.replace(job.item.transcribe, threads=1, workers=job.jobs if shared else 1))
-                executor = open_executor(job.executor, job.jobs, functools.partial(asr.load, options), job.address)
+                setup = functools.partial(asr.load, options) if job.item.needs_engine else _no_engine
+                executor = open_executor(job.executor, job.jobs, setup, job.address)
                 for media, future in _run(listing.todo, job, executor, reporter):
                     result = _finish(catalog, job, media, future)
                     counts[result.status] += 1
@@ -313,11 +319,16 @@ def archive(sources: Sequence[str], job: ArchiveJob, reporter: pipeline.Reporter
             catalog.end_run(run_id, **counts)
 
 
+def _no_engine() -> None:
+    """A worker's setup when words come from captions: no model to load."""
+    return None
+
+
 def _finish(catalog: Catalog, job: ArchiveJob, media: Media, future: Future) -> ItemResult:
     try:
         text, audio = future.result()
         transcript = read_json(text)
-        path = store_transcript(catalog, job.root, transcript)
+        path = store_transcript(catalog, job.root, transcript, flag_unsure=job.flag_unsure)
     except Error as e:
         catalog.record_failure(media.id, str(e), title=media.title, url=media.url,
                                channel=media.channel, upload_date=media.upload_date)

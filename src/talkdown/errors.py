@@ -7,6 +7,7 @@ keeps its traceback. Imports nothing of talkdown's.
     Error
     ├── FetchError        a URL that cannot be resolved or downloaded
     ├── DecodeError       a file that is missing, empty, not media, corrupt or silent of audio
+    ├── CaptionsError     no caption track in the language, or one that cannot be read
     ├── ModelError        a model that is unknown or cannot be had offline
     ├── OutputError       a folder or file that cannot be written
     ├── ParseError        a transcript file that cannot be read back
@@ -24,6 +25,10 @@ class FetchError(Error):
 
 
 class DecodeError(Error):
+    pass
+
+
+class CaptionsError(Error):
     pass
 
 

@@ -31,11 +31,11 @@ from yt_dlp.utils import (
     unsmuggle_url,
 )
 
-from .errors import FetchError
+from .errors import CaptionsError, FetchError
 from .info import feed_identity, media_from_info
-from .types import Media
+from .types import Captions, Media
 
-__all__ = ["cached_audio", "download_audio", "entries", "resolve"]
+__all__ = ["cached_audio", "captions", "download_audio", "entries", "resolve"]
 
 Progress = Callable[[int, int | None], None]
 
@@ -156,6 +156,87 @@ def download_audio(
     if found := _finished_download(cache_dir, stem):
         return found
     raise FetchError(f"yt-dlp finished without leaving an audio file for {media.url}.")
+
+
+_CAPTION_FORMATS = ("json3", "vtt", "srv3")  # what talkdown.captions reads, best first
+
+
+def captions(media: Media, language: str, allow_auto: bool = False, *,
+             cookies_from_browser: str | None = None) -> Captions:
+    """Fetches ``media``'s caption track in ``language``: the manual one, else (``allow_auto``)
+    the site's automatic one; json3 where offered, else WebVTT or srv3.
+
+    Raises:
+        CaptionsError: no track in that language (the message lists what there is).
+        FetchError: the page or the track cannot be fetched (an expired link: 403/404).
+    """
+    if not media.url:
+        raise CaptionsError(f"{media.title} has no URL to fetch captions from.")
+    held = _infos.get(media.id)
+    info = held if held is not None and ("subtitles" in held or "automatic_captions" in held) else None
+    if info is None:
+        info = _extract(media.url, _options(cookies_from_browser))
+        _remember(media.id, info)
+    track = _pick_track(info, language, allow_auto, media)
+    site = "YouTube" if info.get("extractor_key") == "Youtube" else str(info.get("extractor_key") or "site")
+    fmt, url, kind = track
+    try:
+        with yt_dlp.YoutubeDL(_options(cookies_from_browser)) as ydl:
+            raw = ydl.urlopen(url).read()
+    except (YoutubeDLError, HTTPError, TransportError) as e:
+        if isinstance(e, HTTPError) and e.status in (403, 404, 410):
+            raise FetchError(f"The {language} captions of {media.title} could not be fetched (HTTP {e.status}); "
+                             "caption links expire after a few hours: run again for fresh ones.") from e
+        raise _fetch_error(e, url) from e
+    text = raw.decode("utf-8", "replace")
+    return Captions(text=text, format=fmt or _sniffed(text), language=language, kind=kind, origin=url,
+                    site=site if site != "Generic" else "the page's")
+
+
+def _pick_track(info: dict[str, Any], language: str, allow_auto: bool, media: Media) -> tuple[str, str, str]:
+    """(format, url, kind) of the best track in ``language``; json3 > vtt > srv3."""
+    kinds = [("manual", info.get("subtitles") or {})]
+    if allow_auto:
+        kinds.append(("auto", info.get("automatic_captions") or {}))
+    for kind, tracks in kinds:
+        key = _language_key(tracks, language)
+        if key is None:
+            continue
+        offered = [t for t in tracks[key] if isinstance(t, dict) and t.get("url")]
+        by_ext = {str(t.get("ext") or "").lower(): t for t in offered}
+        for fmt in _CAPTION_FORMATS:
+            if fmt in by_ext:
+                return fmt, by_ext[fmt]["url"], kind
+        if offered and not any(t.get("ext") for t in offered):  # an HTML5 <track>: no ext, sniffed later
+            url = offered[0]["url"]
+            ext = url.split("?")[0].rsplit(".", 1)[-1].lower()
+            return (ext if ext in _CAPTION_FORMATS else ""), url, kind
+        raise CaptionsError(f"The {language} captions of {media.title} are offered only as "
+                            f"{', '.join(sorted(by_ext)) or 'nothing'}, which talkdown does not read.")
+    manual = sorted(k for k in (info.get("subtitles") or {}) if k != "live_chat")
+    auto = _language_key(info.get("automatic_captions") or {}, language)
+    if auto is not None and not allow_auto:
+        raise CaptionsError(f"{media.title} has no {language} captions written by people, only automatic ones; "
+                            "pass --captions auto to use those, or --source asr.")
+    other = f"; it has {', '.join(manual)}" if manual else ""
+    raise CaptionsError(f"{media.title} has no {language} captions{other}; pick one with --language, or use "
+                        "--source auto to fall back to speech recognition.")
+
+
+def _language_key(tracks: dict[str, Any], language: str) -> str | None:
+    """``en`` finds ``en``, else ``en-orig``/``en-US``/``en-GB``…; ``en-GB`` finds itself, else ``en``."""
+    if language in tracks:
+        return language
+    base = language.split("-")[0]
+    for key in sorted(tracks, key=lambda k: (not k.endswith("-orig"), k)):
+        if key.split("-")[0] == base:
+            return key
+    return None
+
+
+def _sniffed(text: str) -> str:
+    head = text.lstrip("\ufeff \r\n\t")[:20]
+    return "vtt" if head.startswith("WEBVTT") else "json3" if head.startswith("{") else "srv3" if head.startswith("<") else "?"
 
 
 def cached_audio(media: Media, cache_dir: Path) -> Path | None:

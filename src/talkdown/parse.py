@@ -20,6 +20,7 @@ import yaml
 
 from talkdown import youtube
 from talkdown.errors import ParseError
+from talkdown.render.markdown import UNSURE_MARK
 from talkdown.types import Line, Media, ModelInfo, Section, Transcript
 
 KEYS = (
@@ -195,6 +196,8 @@ def parse_markdown(text: str) -> Transcript:
             sections.append((_heading(row[3:]), []))
         elif match := _BULLET.match(row):
             content, start, link = _bullet(match.group(1))
+            if content.endswith(UNSURE_MARK) and not content.endswith("\\" + UNSURE_MARK.strip()):
+                content = content[: -len(UNSURE_MARK)]  # --flag-unsure's mark, not words anyone said
             link_url = link_url or link
             if label := _LABEL.match(content):
                 speaker, content = _unescape(label.group(1)), label.group(2) or ""

@@ -15,14 +15,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterator, Protocol, Sequence
 
-from . import asr, decode, diarize, info, prime
+from . import asr, captions, decode, diarize, info, prime
 from .asr import Engine, Hints, TranscribeOptions
 from .cache import cache_dir
-from .errors import DecodeError, Error, OutputError
+from .errors import CaptionsError, DecodeError, Error, OutputError
 from .render import EXTENSIONS, render
 from .shape import rename_speakers, shape
 from .store.files import ensure_writable, transcript_stem, write_atomic
-from .types import Media, Transcript
+from .types import Captions, Media, Transcript
+
+SOURCES = ("asr", "captions", "auto")  # where an item's words come from (--source)
 
 
 class Reporter(Protocol):
@@ -54,6 +56,12 @@ class ItemJob:
     diarize: diarize.DiarizeOptions | None = None  # None: no speaker labels
     speaker_names: tuple[tuple[str, str], ...] = ()  # ("Speaker 1", "Anchor"), …
     cache_dir: Path = dataclasses.field(default_factory=cache_dir)  # downloaded audio, kept between runs
+    source: str = "asr"  # asr: speech recognition; captions: the item's captions only; auto: both, aligned
+    auto_captions: bool = False  # the site's automatic captions may stand in for missing manual ones
+
+    @property
+    def needs_engine(self) -> bool:
+        return self.source != "captions"
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +72,7 @@ class Job:
     formats: tuple[str, ...] = ("md",)
     info_json: Path | None = None
     item: ItemJob = ItemJob()
+    flag_unsure: bool = False  # the Markdown marks unsure lines with " (?)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,8 +105,9 @@ def load_media(source: str, info_json: Path | None = None) -> tuple[Media, Path 
 
 
 def transcribe_media(media: Media, audio_path: Path, engine: Engine, reporter: Reporter = SilentReporter(),
-                     item: ItemJob = ItemJob()) -> Transcript:
-    """Decodes, transcribes (and, with ``item.diarize``, diarizes) and shapes one item."""
+                     item: ItemJob = ItemJob(), track: Captions | None = None) -> Transcript:
+    """Decodes, transcribes (and, with ``item.diarize``, diarizes) and shapes one item;
+    with a caption ``track`` (``--source auto``), its words on the ASR's times."""
     audio = decode.decode(audio_path)
     total = len(audio) / decode.SAMPLE_RATE
     media = decode.settle_duration(media, total, audio_path)  # warns when the file is truncated
@@ -109,13 +119,17 @@ def transcribe_media(media: Media, audio_path: Path, engine: Engine, reporter: R
     reporter.task(f"Transcribing {media.title}", total, "s")
     heard = engine(audio, Hints(hotwords=names), progress=lambda done, _total: reporter.update(done))
     reporter.done()
+    disagreements: tuple = ()
+    if track is not None:
+        heard, disagreements = captions.aligned(track, heard)
     turns: tuple = ()
     if found is not None:
         reporter.task(f"Finding speakers in {media.title}", None, "s")
         turns = rename_speakers(found.result(), dict(item.speaker_names))
         reporter.done()
     return shape(media, list(heard.segments), heard.model, language=heard.language,
-                 prompt=_prompt(options.initial_prompt, names), turns=turns)
+                 prompt=_prompt(options.initial_prompt, names), turns=turns, disagreements=disagreements,
+                 rated=track is None)
 
 
 def prepare(media: Media, item: ItemJob, reporter: Reporter = SilentReporter()) -> tuple[Media, Path]:
@@ -126,20 +140,71 @@ def prepare(media: Media, item: ItemJob, reporter: Reporter = SilentReporter()) 
     """
     if media.path:
         return media, Path(media.path)
-    if media.url and not media.title:
-        from . import fetch as fetching
-
-        media = fetching.resolve(media.url)
+    media = _resolved(media)
     return media, download(media, item.cache_dir, reporter)
 
 
-def run_item(media: Media, engine: Engine, item: ItemJob, reporter: Reporter = SilentReporter(),
+def _resolved(media: Media) -> Media:
+    """A listing's bare entry (a URL, no title) as the site describes it."""
+    if media.url and not media.title and not media.path:
+        from . import fetch as fetching
+
+        return fetching.resolve(media.url)
+    return media
+
+
+def run_item(media: Media, engine: Engine | None, item: ItemJob, reporter: Reporter = SilentReporter(),
              audio: Path | None = None) -> Transcript:
-    """One item's steps after listing: ``prepare`` (unless ``audio`` is already here), then
-    decode, transcribe, diarize and shape. What a worker of any executor runs."""
+    """One item's steps after listing: its captions (``item.source``), ``prepare`` (unless
+    ``audio`` is already here), then decode, transcribe, diarize and shape. What a worker
+    of any executor runs; ``engine`` may be None only for ``source="captions"``."""
+    track = None
+    if item.source != "asr":
+        media = _resolved(media)
+        track = find_captions(media, item, reporter, required=item.source == "captions")
+        if item.source == "captions":
+            assert track is not None
+            heard = captions.transcription(track)
+            return shape(media, list(heard.segments), heard.model, language=heard.language, rated=False)
+    if engine is None:
+        raise ValueError("run_item needs an engine unless the source is captions")
     if audio is None:
         media, audio = prepare(media, item, reporter)
-    return transcribe_media(media, audio, engine, reporter, item)
+    return transcribe_media(media, audio, engine, reporter, item, track)
+
+
+def find_captions(media: Media, item: ItemJob, reporter: Reporter = SilentReporter(),
+                  required: bool = True) -> Captions | None:
+    """The item's caption track in the wanted language: the file beside a local recording,
+    else the site's (manual, or automatic with ``item.auto_captions``).
+
+    Raises:
+        CaptionsError: ``required`` and there is no such track (one sentence saying what there is).
+        FetchError: the track cannot be fetched.
+    """
+    wanted = item.transcribe.language
+    language = wanted if wanted not in (None, "", "auto") else (media.language or "en")
+    try:
+        if media.path:
+            path = Path(media.path)
+            track = captions.beside(path, language)
+            if track is None:
+                there = captions.available_beside(path)
+                also = f" (there are {', '.join(there)}: pick one with --language)" if there else ""
+                raise CaptionsError(f"No {language} captions beside {path.name}: talkdown looks for "
+                                    f"{path.stem}.{language}.json3, .vtt or .srv3{also}.")
+            return track
+        from . import fetch
+
+        reporter.task(f"Fetching captions of {media.title}", None, "B")
+        try:
+            return fetch.captions(media, language, allow_auto=item.auto_captions)
+        finally:
+            reporter.done()
+    except CaptionsError:
+        if required:
+            raise
+        return None
 
 
 class _Beside:
@@ -201,10 +266,11 @@ def download(media: Media, cache_dir: Path, reporter: Reporter) -> Path:
     return path
 
 
-def write_outputs(transcript: Transcript, formats: Sequence[str], out_dir: Path) -> tuple[Path, ...]:
+def write_outputs(transcript: Transcript, formats: Sequence[str], out_dir: Path,
+                  flag_unsure: bool = False) -> tuple[Path, ...]:
     """Renders every format first, then writes each atomically, so a render error writes nothing."""
     stem = transcript_stem(transcript.media)
-    texts = {fmt: render(transcript, fmt) for fmt in formats}
+    texts = {fmt: render(transcript, fmt, flag_unsure=flag_unsure) for fmt in formats}
     paths = []
     for fmt, text in texts.items():
         path = out_dir / f"{stem}{EXTENSIONS[fmt]}"
@@ -225,12 +291,12 @@ def transcribe_sources(sources: Sequence[str], job: Job, reporter: Reporter = Si
         raise OutputError("Writing to standard output takes one source and one format; pass -o DIR for more.")
     if job.item.diarize is not None:
         diarize.validate(job.item.diarize)
-    engine = asr.load(job.item.transcribe)
+    engine = asr.load(job.item.transcribe) if job.item.needs_engine else None
     for source in sources:
         try:
             media, path = load_media(source, job.info_json)
             transcript = run_item(media, engine, job.item, reporter, audio=path)
-            paths = write_outputs(transcript, job.formats, job.out_dir) if job.out_dir else ()
+            paths = write_outputs(transcript, job.formats, job.out_dir, job.flag_unsure) if job.out_dir else ()
             yield Outcome(source, transcript, paths)
         except Error as e:
             reporter.done()

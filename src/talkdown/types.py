@@ -124,6 +124,40 @@ class Section:
 
 
 @dataclass(frozen=True, slots=True)
+class Captions:
+    """One caption track as its site or file holds it: raw text in a known format.
+
+    ``kind`` is ``manual`` (written by people), ``auto`` (the site's own ASR) or ``file``
+    (beside a local file, as ``yt-dlp --write-subs`` leaves it); ``origin`` is the URL or
+    path it came from, for messages.
+    """
+
+    text: str
+    format: str  # json3, vtt or srv3
+    language: str
+    kind: str
+    origin: str
+    site: str = "YouTube"
+
+    @property
+    def label(self) -> str:
+        """What the transcript's ``Transcription Model`` says of these words."""
+        if self.kind == "file":
+            return f"captions file {self.origin.replace(chr(92), '/').rsplit('/', 1)[-1]}"
+        return f"{self.site} captions ({self.kind}, {self.language})"
+
+
+@dataclass(frozen=True, slots=True)
+class Disagreement:
+    """A place where the captions and the ASR heard a different name or number (``--source auto``)."""
+
+    start: float
+    end: float
+    captions: str
+    asr: str
+
+
+@dataclass(frozen=True, slots=True)
 class ModelInfo:
     """Which engine and weights made a transcript, for its ``Transcription Model`` field."""
 
@@ -149,6 +183,7 @@ class Transcript:
     prompt: str | None = None  # what primed the decoder, if anything
     speakers: tuple[str, ...] = ()
     turns: tuple[SpeakerTurn, ...] = ()  # the diarizer's own turns, for RTTM
+    disagreements: tuple[Disagreement, ...] = ()  # captions against ASR, names and numbers only
 
     def lines(self) -> Iterator[Line]:
         for section in self.sections:

@@ -15,7 +15,7 @@ from ..executors import EXECUTORS
 from ..render import FORMATS, render
 from . import cli
 from .console import RichReporter, err, fail, interrupted
-from .options import ARCHIVE, date_option, diarize_options, formats, speaker_options
+from .options import ARCHIVE, date_option, diarize_options, formats, source_options, speaker_options
 
 
 @cli.command()
@@ -39,10 +39,11 @@ from .options import ARCHIVE, date_option, diarize_options, formats, speaker_opt
 @click.option("--batch-size", type=click.IntRange(0, 64), default=8, show_default=True,
               help="VAD chunks decoded together (0: sequential decoding).")
 @click.option("--threads", type=click.IntRange(0, 256), default=0, help="CPU threads (0: automatic).")
+@source_options
 @speaker_options
 def transcribe(sources: tuple[str, ...], out_dir: str, formats: tuple[str, ...], model: str, language: str,
                vad: bool, prompt: bool, info_json: Path | None, engine: str, beam_size: int, batch_size: int,
-               threads: int, **speakers) -> None:
+               threads: int, source: str, caption_kind: str, device: str, flag_unsure: bool, **speakers) -> None:
     """Transcribe URLs and local files to Markdown (and SRT, VTT, JSON, TXT).
 
     SOURCE is a video or audio URL (YouTube or any site yt-dlp supports) or a local
@@ -53,6 +54,7 @@ def transcribe(sources: tuple[str, ...], out_dir: str, formats: tuple[str, ...],
       talkdown transcribe https://www.youtube.com/watch?v=MGgDHevAc8A -o transcripts/
       talkdown transcribe lecture.mp4 podcast.mp3 -f md,srt,json -o out/
       talkdown transcribe talk.mp3 -o - | less
+      talkdown transcribe https://www.youtube.com/watch?v=MGgDHevAc8A --source captions
     """
     if any(not s.strip() for s in sources):
         raise click.UsageError("A SOURCE is empty; give a URL or a media file's path.")
@@ -61,9 +63,12 @@ def transcribe(sources: tuple[str, ...], out_dir: str, formats: tuple[str, ...],
         raise click.UsageError("-f rttm writes speaker turns, which only --diarize finds; add --diarize.")
     names = speakers.get("speaker_names") or ()
     options = TranscribeOptions(engine=engine, model=model, language=language, vad=vad, threads=threads,
-                                prime=prompt, tuning=_tuning(engine, beam_size=beam_size, batch_size=batch_size))
+                                prime=prompt, tuning=_tuning(engine, beam_size=beam_size, batch_size=batch_size,
+                                                             device=device))
+    item = pipeline.ItemJob(transcribe=options, diarize=diarize, speaker_names=names, source=source,
+                            auto_captions=caption_kind == "auto")
     job = pipeline.Job(out_dir=None if out_dir == "-" else Path(out_dir), formats=formats, info_json=info_json,
-                       item=pipeline.ItemJob(transcribe=options, diarize=diarize, speaker_names=names))
+                       item=item, flag_unsure=flag_unsure)
     written = failed = 0
     outcomes = pipeline.transcribe_sources(sources, job, RichReporter())
     try:
@@ -74,7 +79,7 @@ def transcribe(sources: tuple[str, ...], out_dir: str, formats: tuple[str, ...],
                 continue
             written += 1
             if job.out_dir is None and outcome.transcript is not None:
-                click.echo(render(outcome.transcript, formats[0]), nl=False)
+                click.echo(render(outcome.transcript, formats[0], flag_unsure=flag_unsure), nl=False)
             for path in outcome.paths:
                 click.echo(str(path))
     except KeyboardInterrupt:
@@ -105,10 +110,11 @@ def transcribe(sources: tuple[str, ...], out_dir: str, formats: tuple[str, ...],
 @click.option("--language", default="auto", show_default=True, help="Spoken language code or auto.")
 @click.option("--prompt/--no-prompt", default=True, show_default=True,
               help="Prime the decoder with names from each item's metadata.")
+@source_options
 @speaker_options
 def archive(sources: tuple[str, ...], root: Path, limit: int | None, since: str | None, jobs: int,
             retry_failed: bool, model: str, engine: str, executor: str, ray_address: str | None, language: str,
-            prompt: bool, **speakers) -> None:
+            prompt: bool, source: str, caption_kind: str, device: str, flag_unsure: bool, **speakers) -> None:
     """Archive channels, playlists, podcast feeds, URL lists (.txt) or folders, and keep them up to date.
 
     Items already in the archive are skipped; the rest are transcribed newest first into
@@ -123,10 +129,11 @@ def archive(sources: tuple[str, ...], root: Path, limit: int | None, since: str 
     """
     names = speakers.get("speaker_names") or ()
     item = pipeline.ItemJob(transcribe=TranscribeOptions(engine=engine, model=model, language=language, prime=prompt,
-                                                         tuning=_tuning(engine)),
-                            diarize=diarize_options(speakers), speaker_names=names)
+                                                         tuning=_tuning(engine, device=device)),
+                            diarize=diarize_options(speakers), speaker_names=names, source=source,
+                            auto_captions=caption_kind == "auto")
     job = archiving.ArchiveJob(root=root, limit=limit, since=since, jobs=jobs, retry_failed=retry_failed,
-                               executor=executor, address=ray_address, item=item)
+                               executor=executor, address=ray_address, item=item, flag_unsure=flag_unsure)
     counts = {"archived": 0, "skipped": 0, "waiting": 0, "failed": 0}
     failures: list[str] = []
     total = [0]
@@ -192,11 +199,11 @@ def import_(src: Path, root: Path) -> None:
         sys.exit(1)
 
 
-def _tuning(engine: str, **whisper: int) -> object:
+def _tuning(engine: str, **whisper: int | str) -> object:
     """The engine's own options from its flags: faster-whisper's beam and batch, the fake
     engine's from its environment variables (tests shape it so through the command)."""
     if engine == "faster-whisper":
-        return WhisperOptions(**whisper)
+        return WhisperOptions(**whisper)  # type: ignore[arg-type]
     if engine == "fake":
         return fake.options_from_env()
     return None

@@ -10,7 +10,8 @@ import click
 from ..diarize import DiarizeOptions
 from ..render import FORMATS
 
-__all__ = ["ARCHIVE", "date_option", "diarize_options", "formats", "speaker_names", "speaker_options"]
+__all__ = ["ARCHIVE", "date_option", "diarize_options", "formats", "source_options", "speaker_names",
+           "speaker_options"]
 
 
 def formats(_ctx: click.Context, _param: click.Parameter, value: str) -> tuple[str, ...]:
@@ -45,6 +46,27 @@ def speaker_options(f):  # type: ignore[no-untyped-def]
         click.option("--hf-token", envvar="HF_TOKEN", help="Hugging Face token for --diarizer pyannote."),
         click.option("--speaker-names", callback=speaker_names,
                      help="Rename labels: 'Speaker 1=Anchor,Speaker 2=Guest'."),
+    ]):
+        f = option(f)
+    return f
+
+
+def source_options(f):  # type: ignore[no-untyped-def]
+    """Where the words come from, which device hears them, and how doubt is shown: transcribe and archive."""
+    for option in reversed([
+        click.option("--source", type=click.Choice(["asr", "captions", "auto"]), default="asr", show_default=True,
+                     help="asr: speech recognition. captions: the item's own captions written by people "
+                          "(seconds, no audio download; a NAME.en.vtt/.json3/.srv3 beside a local file). "
+                          "auto: speech recognition, with the captions' words laid on its word times where "
+                          "captions exist (disagreements on names and numbers listed in the JSON)."),
+        click.option("--captions", "caption_kind", type=click.Choice(["manual", "auto"]), default="manual",
+                     show_default=True,
+                     help="Which captions --source may use: manual (written by people) or auto (the site's "
+                          "automatic ones too, where there are no manual ones)."),
+        click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True,
+                     help="Where Whisper runs: auto picks a CUDA GPU when CTranslate2 sees one, else the CPU."),
+        click.option("--flag-unsure", is_flag=True,
+                     help="Mark the Markdown lines the recognizer was unsure of with ' (?)', to check before quoting."),
     ]):
         f = option(f)
     return f

@@ -65,7 +65,8 @@ def search(query: str, root: Path, channel: str | None, since: str | None, limit
               help="Folder to write to ('-' prints one format to stdout).")
 @click.option("--archive", "root", default=".", show_default=True, envvar="TALKDOWN_ARCHIVE",
               type=click.Path(file_okay=False, path_type=Path), help="Archive to look the ID up in.")
-def render_(item: str, formats: tuple[str, ...], out_dir: str, root: Path) -> None:
+@click.option("--flag-unsure", is_flag=True, help="Mark the Markdown lines the recognizer was unsure of with ' (?)'.")
+def render_(item: str, formats: tuple[str, ...], out_dir: str, root: Path, flag_unsure: bool) -> None:
     """Write a transcript again in other formats from its stored JSON, without transcribing.
 
     \b
@@ -77,9 +78,9 @@ def render_(item: str, formats: tuple[str, ...], out_dir: str, root: Path) -> No
     if out_dir == "-":
         if len(formats) != 1:
             raise Error("Writing to standard output takes one format; pass -o DIR for more.")
-        click.echo(render(transcript, formats[0]), nl=False)
+        click.echo(render(transcript, formats[0], flag_unsure=flag_unsure), nl=False)
         return
-    for path in pipeline.write_outputs(transcript, formats, Path(out_dir)):
+    for path in pipeline.write_outputs(transcript, formats, Path(out_dir), flag_unsure):
         click.echo(str(path))
 
 

@@ -43,12 +43,13 @@ __all__ = [
 ]
 
 
-def render(t: Transcript, fmt: str) -> str:
+def render(t: Transcript, fmt: str, *, flag_unsure: bool = False) -> str:
     """Renders ``t`` in format ``fmt``.
 
     Args:
         t: the transcript.
         fmt: one of ``FORMATS`` (md, srt, vtt, json, txt).
+        flag_unsure: Markdown marks the lines the engine was unsure of with `` (?)``.
 
     Raises:
         Error: ``fmt`` is not a known format, or (srt/vtt) the transcript has no times.
@@ -57,4 +58,6 @@ def render(t: Transcript, fmt: str) -> str:
         renderer = RENDERERS[fmt]
     except KeyError:
         raise Error(f"Unknown format {fmt!r}; choose from {', '.join(FORMATS)}.") from None
+    if fmt == "md" and flag_unsure:
+        return render_markdown(t, flag_unsure=True)
     return renderer(t)

@@ -132,10 +132,17 @@ def _byline(t: Transcript) -> str:
     return f"**{escape(label)}:**" + (f" {when}" if when else "")
 
 
-def _bullet(line: Line, url: str | None, label: bool) -> str:
+UNSURE_MARK = " (?)"  # before the time link of a line to check before quoting (--flag-unsure)
+
+
+def _bullet(line: Line, url: str | None, label: bool, flag_unsure: bool = False) -> str:
     text = escape(line.text)
+    if text.endswith("(?)"):
+        text = text[:-3] + "\\(?)"  # said so: not the mark, which talkdown.parse removes
     if label and line.speaker:
         text = f"**{escape(line.speaker)}:** {text}"
+    if flag_unsure and line.unsure:
+        text += UNSURE_MARK
     if line.start is None:
         return f"*  {text}"
     link = deep_link(url, line.start)
@@ -143,11 +150,12 @@ def _bullet(line: Line, url: str | None, label: bool) -> str:
     return f"*  {text} {stamp}"
 
 
-def render_markdown(t: Transcript) -> str:
+def render_markdown(t: Transcript, flag_unsure: bool = False) -> str:
     """Renders a transcript as Markdown.
 
     Args:
         t: the transcript.
+        flag_unsure: end each unsure line's text with `` (?)`` (before its time link).
 
     Returns:
         The document, ending with a newline.
@@ -161,6 +169,6 @@ def render_markdown(t: Transcript) -> str:
         for line in section.lines:
             # Label each change of speaker, and again at each chapter so it reads alone.
             changed = line.speaker is not None and (line.speaker != speaker or first)
-            out.append(_bullet(line, t.media.url, changed) + "\n")
+            out.append(_bullet(line, t.media.url, changed, flag_unsure) + "\n")
             speaker, first = line.speaker, False
     return "".join(out)

@@ -11,7 +11,8 @@ from typing import Iterable
 import dataclasses
 from typing import Mapping
 
-from ..types import Media, ModelInfo, Segment, SpeakerTurn, Transcript
+from ..types import Disagreement, Media, ModelInfo, Segment, SpeakerTurn, Transcript
+from .confidence import rated as with_confidence
 from .lines import LineOptions, build_lines
 from .sections import build_sections, chapters_for, description_chapters
 from .speakers import assign_speakers
@@ -35,13 +36,22 @@ def shape(
     generated: str | None = None,
     options: LineOptions = LineOptions(),
     turns: tuple[SpeakerTurn, ...] = (),
+    disagreements: tuple[Disagreement, ...] = (),
+    rated: bool = True,
 ) -> Transcript:
-    """Builds the transcript of ``media`` from the engine's segments (and speaker turns, if any)."""
+    """Builds the transcript of ``media`` from the engine's segments (and speaker turns, if any).
+
+    ``rated``: each line gets a confidence from the engine's probabilities (False for
+    words people wrote: captions).
+    """
+    segments = list(segments)
     words = [w for s in segments for w in s.words]
     if turns:
         words = list(assign_speakers(words, turns))
     chapters = chapters_for(media)
     lines = build_lines(words, breaks=[c.start for c in chapters[1:]], options=options)
+    if rated:
+        lines = with_confidence(lines, segments)
     return Transcript(
         media=media,
         sections=build_sections(lines, chapters),
@@ -51,4 +61,5 @@ def shape(
         prompt=prompt,
         speakers=tuple(dict.fromkeys(t.speaker for t in sorted(turns, key=lambda t: t.start))),
         turns=turns,
+        disagreements=disagreements,
     )
