@@ -47,7 +47,7 @@ def parse(text: str, fmt: str, origin: str = "the captions") -> tuple[Cue, ...]:
     cues = [c for c in cues if c.words and c.end >= c.start]
     if not cues:
         raise CaptionsError(f"{origin} holds no captions (an empty track).")
-    cues.sort(key=lambda c: c.start)  # cues out of order are put in order
+    _check_order(cues, origin)
     return tuple(_without_overlap(cues))
 
 
@@ -123,7 +123,6 @@ def _vtt(text: str, origin: str) -> list[Cue]:
         m = _TIMING.match(lines[at])
         assert m is not None
         raw.append((_clock(m.group(1)), _clock(m.group(2)), [line for line in lines[at + 1:] if line.strip()]))
-    raw.sort(key=lambda r: r[0])
     cues = []
     for start, end, payload in _unrolled(raw):
         pieces: list[tuple[float, str]] = []
@@ -174,7 +173,8 @@ def _timed(pieces: list[tuple[float, str]], end: float) -> tuple[Word, ...]:
     """Words from (start time, text) pieces; a piece of several words shares its span
     (until the next piece, or ``end``) among them by their length."""
     words: list[Word] = []
-    spans = [(t, _SOUND_LABEL.sub(" ", text.replace("\n", " "))) for t, text in pieces if text]
+    spans = [(t, _SOUND_LABEL.sub(" ", text.replace("\n", " "))) for t, text in pieces]
+    spans = [(t, text) for t, text in spans if text.strip()]  # a line break owns no time
     for i, (t0, text) in enumerate(spans):
         t1 = max(t0, spans[i + 1][0] if i + 1 < len(spans) else end)
         tokens = text.split()
@@ -197,6 +197,31 @@ def _is_sound_label(text: str) -> bool:
     """``[Music]``, ``[Applause]``: not words anyone said."""
     t = text.strip()
     return t.startswith("[") and t.endswith("]")
+
+
+OVERLAP_TOLERANCE = 1.0  # seconds; captions shown a little past the next cue's start are usual
+
+
+def _check_order(cues: list[Cue], origin: str) -> None:
+    """A track whose cues go back in time, or whose words interleave with the cue before,
+    would give deep links that go backwards and lines in the wrong order: refused, naming the cue.
+
+    Display times may overlap (YouTube's json3 shows a line until the one after next
+    appears); what must not is the words: a cue's first word may not start more than
+    ``OVERLAP_TOLERANCE`` before the last word of the cue before it.
+    """
+    for before, cue in zip(cues, cues[1:]):
+        if cue.start < before.start:
+            raise CaptionsError(f"{origin} has cues out of order: the cue at {_hms(cue.start)} comes after "
+                                f"the one at {_hms(before.start)}.")
+        if cue.words[0].start < before.words[-1].start - OVERLAP_TOLERANCE:
+            raise CaptionsError(f"{origin} has overlapping cues: the cue at {_hms(cue.start)} starts "
+                                f"before the words of the one at {_hms(before.start)} end.")
+
+
+def _hms(seconds: float) -> str:
+    s = int(seconds)
+    return f"{s // 3600:02d}:{s % 3600 // 60:02d}:{s % 60:02d}"
 
 
 def _without_overlap(cues: list[Cue]) -> list[Cue]:
