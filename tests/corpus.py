@@ -217,3 +217,30 @@ def voice_onsets(name: str = "p001") -> list[float | None]:
         steps = range(int(start * 100), min(int(end * 100), len(loud) - 5))
         out.append(next((i / 100 for i in steps if loud[i : i + 5].all()), None))
     return out
+
+
+# --- errors per transcript line (for confidence) -----------------------------------------
+
+def line_errors(reference: str, lines: list[str]) -> list[tuple[int, int]]:
+    """(word errors, reference words) for each hypothesis line, from one alignment of the
+    whole reference against the lines' words: a substitution or insertion counts on the
+    line of its hypothesis word, a deletion on the line of the hypothesis word after it
+    (the one before, at the end). Lines normalised one by one, as ``normalise`` does."""
+    tokens = [(i, w) for i, line in enumerate(lines) for w in normalise(line).split()]
+    ref = normalise(reference)
+    out = [[0, 0] for _ in lines]
+    if not tokens or not ref:
+        return [(e, n) for e, n in out]
+    owner = [i for i, _ in tokens]
+    result = jiwer.process_words(ref, " ".join(w for _, w in tokens))
+    for chunk in result.alignments[0]:
+        if chunk.type == "delete":
+            at = owner[min(chunk.hyp_start_idx, len(owner) - 1)]
+            out[at][0] += chunk.ref_end_idx - chunk.ref_start_idx
+            out[at][1] += chunk.ref_end_idx - chunk.ref_start_idx
+            continue
+        for k in range(chunk.hyp_start_idx, chunk.hyp_end_idx):
+            line = out[owner[k]]
+            line[0] += chunk.type != "equal"
+            line[1] += chunk.type != "insert"
+    return [(e, n) for e, n in out]

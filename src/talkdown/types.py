@@ -17,7 +17,7 @@ from typing import Any, Callable, Iterator
 
 SCHEMA_VERSION = 1
 SAMPLE_RATE = 16_000  # Hz: every stage hears audio as 16 kHz mono float32 (Whisper's, CAM++'s, Silero's rate)
-UNSURE_BELOW = 0.5  # a line whose confidence is below this is flagged as one to check before quoting
+UNSURE_BELOW = 0.6  # below this a line is flagged as one to check before quoting (bench/confidence.py: 11 % of words, 39 % of errors)
 
 
 @dataclass(frozen=True, slots=True)
