@@ -36,13 +36,13 @@ from .options import ARCHIVE, date_option, diarize_options, formats, source_opti
 @click.option("--engine", type=click.Choice([e.name for e in engines()]), default="faster-whisper",
               show_default=True, envvar="TALKDOWN_ENGINE", help="The speech recognizer (fake: for tests, no model).")
 @click.option("--beam-size", type=click.IntRange(1, 10), default=5, show_default=True, help="Decoder beam width.")
-@click.option("--batch-size", type=click.IntRange(0, 64), default=8, show_default=True,
-              help="VAD chunks decoded together (0: sequential decoding).")
+@click.option("--batch-size", type=click.IntRange(0, 64), default=None,
+              help="VAD chunks decoded together (0: sequential decoding). [default: 16 on a GPU, 8 on a CPU]")
 @click.option("--threads", type=click.IntRange(0, 256), default=0, help="CPU threads (0: automatic).")
 @source_options
 @speaker_options
 def transcribe(sources: tuple[str, ...], out_dir: str, formats: tuple[str, ...], model: str, language: str,
-               vad: bool, prompt: bool, info_json: Path | None, engine: str, beam_size: int, batch_size: int,
+               vad: bool, prompt: bool, info_json: Path | None, engine: str, beam_size: int, batch_size: int | None,
                threads: int, source: str, caption_kind: str, device: str, flag_unsure: bool, **speakers) -> None:
     """Transcribe URLs and local files to Markdown (and SRT, VTT, JSON, TXT).
 
@@ -199,7 +199,7 @@ def import_(src: Path, root: Path) -> None:
         sys.exit(1)
 
 
-def _tuning(engine: str, **whisper: int | str) -> object:
+def _tuning(engine: str, **whisper: int | str | None) -> object:
     """The engine's own options from its flags: faster-whisper's beam and batch, the fake
     engine's from its environment variables (tests shape it so through the command)."""
     if engine == "faster-whisper":
