@@ -49,3 +49,24 @@ def test_flagged_lines_are_marked_in_the_markdown_and_parse_back(rated) -> None:
     for md in marked:
         parsed = parse_markdown(md)
         assert all(not line.text.endswith("(?)") for line in parsed.lines())
+
+
+def test_render_flags_the_unsure_lines_of_a_stored_transcript(transcriber: Engine, tmp_path) -> None:
+    """``talkdown render --flag-unsure`` from the JSON: the same lines marked, no others."""
+    from click.testing import CliRunner
+
+    from talkdown.cli import cli
+    from talkdown.render import render as render_fmt
+
+    clip = corpus.clip("mfa_thenorm")
+    media, path = pipeline.load_media(str(clip.audio))
+    transcript = pipeline.transcribe_media(media, path, transcriber)
+    stored = tmp_path / "t.json"
+    stored.write_text(render_fmt(transcript, "json"), encoding="utf-8")
+    plain = CliRunner().invoke(cli, ["render", str(stored), "-o", "-"])
+    marked = CliRunner().invoke(cli, ["render", str(stored), "--flag-unsure", "-o", "-"])
+    assert plain.exit_code == marked.exit_code == 0, plain.output + marked.output
+    unsure = [line for line in transcript.lines() if line.unsure]
+    assert unsure, [line.confidence for line in transcript.lines()]
+    assert " (?) [" not in plain.output
+    assert marked.output.count(" (?) [") == len(unsure)
