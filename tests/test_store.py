@@ -25,6 +25,7 @@ from talkdown.store.files import (
     write_atomic,
 )
 from talkdown.store.search import MARK_END, MARK_START, fts_query, search
+from talkdown.store.schema import MIGRATIONS
 from talkdown.types import Line, Media, ModelInfo, Section, Transcript
 
 MODEL = ModelInfo("tiny.en", "faster-whisper", "1.2.0", "int8")
@@ -209,7 +210,7 @@ def test_schema_is_migrated_once(tmp_path: Path) -> None:
     path = tmp_path / DB_NAME
     Catalog(path).close()
     with Catalog(path) as cat:
-        assert cat.db.execute("PRAGMA user_version").fetchone()[0] == 1
+        assert cat.db.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS) == 2
         assert cat.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     with Catalog(path, readonly=True) as ro:
         assert ro.videos() == []

@@ -14,6 +14,7 @@ from ..asr.models import available_models
 from ..errors import Error
 from ..parse import parse_markdown
 from ..render import FORMATS, read_json, render
+from ..render.markdown import UNSURE_MARK
 from ..render.timecode import clock, deep_link
 from ..store import DB_NAME, Catalog, search as search_catalog
 from ..store.search import MARK_END, MARK_START
@@ -23,38 +24,46 @@ from .options import ARCHIVE, date_option, formats
 
 
 @cli.command()
-@click.argument("query")
+@click.argument("query", default="")
 @ARCHIVE
 @click.option("--channel", help="Only this channel (case-insensitive).")
 @click.option("--since", callback=date_option, help="Only videos uploaded on or after this date.")
 @click.option("--limit", type=click.IntRange(1, 1000), default=20, show_default=True)
+@click.option("--unsure", is_flag=True,
+              help="Only lines the recognizer was unsure of; with no QUERY, all of them, newest videos first.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per hit, for scripts.")
-def search(query: str, root: Path, channel: str | None, since: str | None, limit: int, as_json: bool) -> None:
+def search(query: str, root: Path, channel: str | None, since: str | None, limit: int, unsure: bool,
+           as_json: bool) -> None:
     """Search every line of the archive; each hit links to the second it was said.
 
     Words must all appear; "quoted phrases", prefix* and OR/NOT/NEAR work as in SQLite FTS5.
+    Lines the recognizer was unsure of end with ' (?)'; --unsure lists only those (in
+    line order within a video when no QUERY is given), to check before quoting.
 
     \b
     Examples:
       talkdown search 'direct talks' -o news/
       talkdown search '"coalition of the willing"' --channel 'BBC News' --since 2025-01-01
+      talkdown search --unsure --channel 'BBC News' -o news/
     """
-    hits = search_catalog(root, query, channel=channel, since=since, limit=limit)
+    hits = search_catalog(root, query, channel=channel, since=since, limit=limit, unsure=unsure)
     out = Console(highlight=False, soft_wrap=True)
     for hit in hits:
         link = deep_link(hit.url, hit.start or 0) if hit.start is not None else None
         if as_json:
             click.echo(json.dumps({"id": hit.video_id, "title": hit.title, "channel": hit.channel,
                                    "date": hit.upload_date, "start": hit.start, "text": hit.text,
-                                   "link": link or hit.url}, ensure_ascii=False))
+                                   "link": link or hit.url, "confidence": hit.confidence, "unsure": hit.unsure},
+                                  ensure_ascii=False))
             continue
         when = clock(hit.start) if hit.start is not None else "--:--:--"
         snippet = escape(hit.snippet).replace(MARK_START, "[bold yellow]").replace(MARK_END, "[/]")
+        flag = f"[dim]{escape(UNSURE_MARK)} {hit.confidence:.2f}[/]" if hit.unsure else ""
         out.print(f"[bold]{escape(hit.title)}[/] · {escape(hit.channel or '')} · {hit.upload_date or ''}")
-        out.print(f"  [{when}] {snippet}")
+        out.print(f"  [{when}] {snippet}{flag}")
         out.print(f"  {escape(link or hit.url or '')}\n")
     if not hits:
-        err.print("No matches.")
+        err.print("No unsure lines." if unsure and not query.strip() else "No matches.")
 
 
 @cli.command(name="render")

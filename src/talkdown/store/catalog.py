@@ -11,7 +11,8 @@ its lines", on an external-content FTS5 table kept in step by triggers, and on p
 adding anything. WAL mode lets ``search`` and ``serve`` read while an archive run
 writes; ``lock(root)`` keeps a second run out of the same archive. The line index is an
 external-content FTS5 table (text stored once, in ``lines``) tokenized
-``porter unicode61 remove_diacritics 2``: stems, folds case and accents (see ``TOKENIZE``).
+``porter unicode61 remove_diacritics 2``: stems, folds case and accents (see ``TOKENIZE``),
+with prefix indexes (``PREFIX``); each line keeps its engine confidence for ``search --unsure``.
 """
 
 from __future__ import annotations
@@ -289,8 +290,8 @@ class Catalog:
         )
         db.execute("DELETE FROM lines WHERE video_id = ?", (media.id,))
         db.executemany(
-            "INSERT INTO lines (video_id, idx, start, text) VALUES (?, ?, ?, ?)",
-            ((media.id, i, line.start, line.text) for i, line in enumerate(transcript.lines())),
+            "INSERT INTO lines (video_id, idx, start, text, confidence) VALUES (?, ?, ?, ?, ?)",
+            ((media.id, i, line.start, line.text, line.confidence) for i, line in enumerate(transcript.lines())),
         )
 
     def _relative(self, path: Path | str) -> str:
