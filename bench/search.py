@@ -9,16 +9,24 @@ archive). Transcripts go in via ``Catalog.record_done_many`` in batches of 1,000
 ``talkdown import`` does), then ``talkdown.store.search`` is timed in-process, warm, for
 single common and rare words, phrases and prefix queries.
 
-    .venv/bin/python bench/search.py [--transcripts 10000] [--keep DB] [--db DB]
+    .venv/bin/python bench/search.py [--transcripts 10000] [--keep DB] [--db DB] [--against DIR]
 
 ``--keep`` leaves the built database at DB; ``--db`` times an existing one instead of building.
+``--against DIR`` builds a second catalogue with another checkout's talkdown (``git worktree
+add /tmp/base HEAD~N``; its own schema and index) and times both in one run, query by query,
+alternating which goes first: before/after figures on the same noisy CPU. Each checkout
+runs in a child process of this script (``--worker``) with its ``src`` first on the path.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import random
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 from dataclasses import replace
@@ -133,6 +141,88 @@ def pct(values: list[float], p: float) -> float:
     return statistics.quantiles(values, n=100, method="inclusive")[int(p) - 1] if len(values) > 1 else values[0]
 
 
+def worker(db_path: Path, transcripts: int) -> None:
+    """Builds (unless DB exists) and times queries sent as JSON lines on stdin, for ``--against``."""
+    import talkdown
+
+    header: dict = {"talkdown": talkdown.__file__}
+    if not db_path.exists():
+        header["build_s"], header["lines"] = build(db_path, transcripts)
+    header["size"] = db_path.stat().st_size
+    with Catalog(db_path, readonly=True) as cat:
+        header["total"] = cat.db.execute("SELECT count(*) FROM lines").fetchone()[0]
+        header["rare"] = rare_words(cat, 8)
+        print(json.dumps(header), flush=True)
+        for request in sys.stdin:
+            asked = json.loads(request)
+            print(json.dumps({"times": timed(cat, asked["query"], asked["repeats"]),
+                              "matches": matches(cat, asked["query"])}), flush=True)
+
+
+class Checkout:
+    """One checkout's worker process."""
+
+    def __init__(self, name: str, src: Path, db_path: Path, transcripts: int) -> None:
+        self.name = name
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(src), os.environ.get("PYTHONPATH", "")])}
+        self.proc = subprocess.Popen([sys.executable, __file__, "--worker", "--db", str(db_path),
+                                      "--transcripts", str(transcripts)],
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env)
+        self.header = self._read()
+
+    def _read(self) -> dict:
+        line = self.proc.stdout.readline()
+        if not line:
+            raise SystemExit(f"the {self.name} worker ended early (exit {self.proc.wait()})")
+        return json.loads(line)
+
+    def time(self, query: str, repeats: int) -> dict:
+        self.proc.stdin.write(json.dumps({"query": query, "repeats": repeats}) + "\n")
+        self.proc.stdin.flush()
+        return self._read()
+
+    def close(self) -> None:
+        self.proc.stdin.close()
+        self.proc.wait()
+
+
+def against(args: argparse.Namespace, tmp: Path) -> None:
+    here = Checkout("this", REPO / "src", tmp / "this.db", args.transcripts)
+    base = Checkout(str(args.against), args.against / "src", tmp / "base.db", args.transcripts)
+    sides = [base, here]
+    try:
+        for side in sides:
+            h = side.header
+            print(f"{side.name}: {h['talkdown']}; {h['total']:,} lines; build {h.get('build_s', 0):.1f} s; "
+                  f"{h['size'] / 2**20:.1f} MiB")
+        QUERIES["rare word"] = here.header["rare"]
+        times: dict[tuple[str, str], list[float]] = {}
+        detail = []
+        for n, (kind, queries) in enumerate(QUERIES.items()):
+            for i, q in enumerate(queries):
+                order = sides if (n + i) % 2 else sides[::-1]  # alternate who goes first
+                got = {side.name: side.time(q, args.repeats) for side in order}
+                for side in sides:
+                    times.setdefault((kind, side.name), []).extend(got[side.name]["times"])
+                detail.append(f"| {kind} | `{q}` | " + " | ".join(
+                    f"{statistics.median(got[s.name]['times']):.1f}" for s in sides) + " |")
+    finally:
+        for side in sides:
+            side.close()
+    print(f"\n{args.repeats} timed runs per query after one warm-up, the two checkouts alternating query by query\n")
+    print("| query kind | queries | before p50 ms | before p95 ms | after p50 ms | after p95 ms | p95 after/before |")
+    print("|---|---|---|---|---|---|---|")
+    for kind, queries in QUERIES.items():
+        b, a = times[(kind, base.name)], times[(kind, here.name)]
+        print(f"| {kind} | {len(queries)} | {pct(b, 50):.1f} | {pct(b, 95):.1f} | {pct(a, 50):.1f} | {pct(a, 95):.1f} "
+              f"| {pct(a, 95) / pct(b, 95):.2f} |")
+    sb, sa = base.header["size"], here.header["size"]
+    print(f"\nCatalogue size: before {sb / 2**20:.1f} MiB, after {sa / 2**20:.1f} MiB ({(sa / sb - 1) * 100:+.1f} %)")
+    if args.per_query:
+        print("\n| kind | query | before median ms | after median ms |\n|---|---|---|---|")
+        print("\n".join(detail))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--transcripts", type=int, default=10_000)
@@ -140,8 +230,14 @@ def main() -> None:
     ap.add_argument("--keep", type=Path, help="build the database here and leave it")
     ap.add_argument("--db", type=Path, help="time this existing database instead of building one")
     ap.add_argument("--per-query", action="store_true", help="also print each query's figures")
+    ap.add_argument("--against", type=Path, help="another checkout of talkdown to time beside this one")
+    ap.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.worker:
+        return worker(args.db, args.transcripts)
     with tempfile.TemporaryDirectory() as tmp:
+        if args.against:
+            return against(args, Path(tmp))
         db_path = args.db or args.keep or Path(tmp) / "talkdown.db"
         if args.db is None:
             db_path.unlink(missing_ok=True)
