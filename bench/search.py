@@ -5,7 +5,7 @@ transcript in ../shared/fixtures/bbc-putin-direct-talks.md: each variant has its
 title, channel and date, its lines are a shuffled subset of the original's, about a
 fifth of them swapped for lines of earlier variants, and some words replaced from a
 Zipf-distributed vocabulary of made-up words (so there are rare words, as in a real
-archive). Transcripts go in via ``Catalog.record_done_many`` in batches of 1,000 (what
+archive) and a confidence like ASR's. Transcripts go in via ``Catalog.record_done_many`` in batches of 1,000 (what
 ``talkdown import`` does), then ``talkdown.store.search`` is timed in-process, warm, for
 single common and rare words, phrases and prefix queries.
 
@@ -62,6 +62,7 @@ def vocabulary(rng: random.Random, size: int) -> list[str]:
 
 def variants(base: Transcript, n: int, seed: int = 7):
     rng = random.Random(seed)
+    sure = random.Random(seed + 1)
     vocab = vocabulary(rng, 50_000)
     cum, acc = [], 0.0
     for r in range(len(vocab)):  # Zipf
@@ -81,7 +82,10 @@ def variants(base: Transcript, n: int, seed: int = 7):
                     words[rng.randrange(len(words))] = rng.choices(vocab, cum_weights=cum)[0]
                 texts[j] = " ".join(words)
         pool.extend(rng.sample(texts, k=min(5, len(texts))))
-        lines = tuple(Line(start=7.0 * k, end=7.0 * k + 6.5, text=t) for k, t in enumerate(texts))
+        # ASR lines carry a confidence (about 5 % below UNSURE_BELOW), from their own generator so
+        # the texts stay those of earlier runs
+        lines = tuple(Line(start=7.0 * k, end=7.0 * k + 6.5, text=t, confidence=min(1.0, sure.gauss(0.85, 0.15)))
+                      for k, t in enumerate(texts))
         year, day = 2015 + i % 10, i % 365
         media = replace(base.media, id=f"v{i:06d}", title=f"{base.media.title} (variant {i})",
                         channel=CHANNELS[i % len(CHANNELS)], url=f"https://example.org/watch?v=v{i:06d}",
