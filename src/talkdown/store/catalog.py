@@ -28,7 +28,7 @@ from typing import Any
 
 from talkdown.errors import CatalogError
 from talkdown.store.files import archive_paths, clean_temp
-from talkdown.store.schema import MIGRATIONS, TOKENIZE, milli
+from talkdown.store.schema import MIGRATIONS, TOKENIZE, percent
 from talkdown.store.sqlerrors import guarded as _guarded, sqlite_error
 from talkdown.store.lock import LOCK_NAME, lock
 from talkdown.types import Transcript
@@ -290,8 +290,8 @@ class Catalog:
         )
         db.execute("DELETE FROM lines WHERE video_id = ?", (media.id,))
         db.executemany(
-            "INSERT INTO lines (video_id, idx, start, text, confidence_milli) VALUES (?, ?, ?, ?, ?)",
-            ((media.id, i, line.start, line.text, milli(line.confidence)) for i, line in enumerate(transcript.lines())),
+            "INSERT INTO lines (video_id, idx, start, text, confidence_pct) VALUES (?, ?, ?, ?, ?)",
+            ((media.id, i, line.start, line.text, percent(line.confidence)) for i, line in enumerate(transcript.lines())),
         )
 
     def _relative(self, path: Path | str) -> str:

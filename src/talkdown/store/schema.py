@@ -12,7 +12,7 @@ from typing import Callable
 
 from talkdown.types import UNSURE_BELOW
 
-__all__ = ["MIGRATIONS", "PREFIX", "TOKENIZE", "milli"]
+__all__ = ["MIGRATIONS", "PREFIX", "TOKENIZE", "percent"]
 
 # Why 'porter unicode61 remove_diacritics 2': people search speech for ideas, not
 # exact word forms, so the Porter stemmer lets "negotiate" find "negotiations" and
@@ -31,15 +31,16 @@ TOKENIZE = "porter unicode61 remove_diacritics 2"
 # '3 6' (+44 MiB, +23 % of the whole file) keeps the catalogue within a quarter larger.
 PREFIX = "3 6"
 
-# Each line's confidence is kept in thousandths, rounded down, as an integer (lines.confidence_milli):
-# 2 bytes a line where a REAL takes 8 (6 MiB over 948k lines, a tenth of the 25 % the index
-# may grow); rounding down keeps "below UNSURE_BELOW" the same test before and after.
-UNSURE_BELOW_MILLI = round(UNSURE_BELOW * 1000)
+# Each line's confidence is kept in hundredths, rounded down, as an integer (lines.confidence_pct):
+# 1 byte a line where a REAL takes 8 (7 MiB over 948k lines: with REALs the catalogue grew
+# 27 % instead of 25); rounding down keeps "below UNSURE_BELOW" the same test before and after,
+# and a hundredth is finer than any use made of it (flag a line to check before quoting).
+UNSURE_BELOW_PCT = round(UNSURE_BELOW * 100)
 
 
-def milli(confidence: float | None) -> int | None:
-    """A line's confidence as stored: thousandths, rounded down (None stays None)."""
-    return None if confidence is None else math.floor(confidence * 1000)
+def percent(confidence: float | None) -> int | None:
+    """A line's confidence as stored: hundredths, rounded down (None stays None)."""
+    return None if confidence is None else math.floor(confidence * 100)
 
 
 def _script(db: sqlite3.Connection, sql: str) -> None:
@@ -121,8 +122,8 @@ def _migrate_2(db: sqlite3.Connection) -> None:
     _script(
         db,
         f"""
-        ALTER TABLE lines ADD COLUMN confidence_milli INTEGER;
-        CREATE INDEX lines_unsure ON lines (video_id) WHERE confidence_milli < {UNSURE_BELOW_MILLI};
+        ALTER TABLE lines ADD COLUMN confidence_pct INTEGER;
+        CREATE INDEX lines_unsure ON lines (video_id) WHERE confidence_pct < {UNSURE_BELOW_PCT};
         DROP TABLE lines_fts;
         CREATE VIRTUAL TABLE lines_fts USING fts5 (
             text, content = 'lines', content_rowid = 'id', tokenize = '{TOKENIZE}', prefix = '{PREFIX}'

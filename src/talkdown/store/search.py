@@ -22,7 +22,7 @@ from typing import Callable
 from talkdown.errors import QueryError
 from talkdown.store.catalog import DB_NAME, Catalog
 from talkdown.store.files import LOCAL_CHANNEL
-from talkdown.store.schema import TOKENIZE, UNSURE_BELOW_MILLI
+from talkdown.store.schema import TOKENIZE, UNSURE_BELOW_PCT
 from talkdown.store.sqlerrors import sqlite_error
 from talkdown.types import UNSURE_BELOW
 
@@ -51,7 +51,7 @@ class Hit:
     times); ``snippet`` is the line (or its matching part) with each match between
     the markers; ``rank`` is bm25, lower is better (for a query of one word, phrase or
     prefix, bm25 less its IDF factor, which is the same for every line and so ranks
-    alike); ``confidence`` is the engine's belief in the line to a thousandth, rounded
+    alike); ``confidence`` is the engine's belief in the line to a hundredth, rounded
     down (None for captions and lines archived before talkdown kept it) and ``unsure`` says it is below ``UNSURE_BELOW``.
     """
 
@@ -197,7 +197,7 @@ class _Filters:
             where += f" AND {video}.upload_date >= ?"
             values.append(self.since)
         if self.unsure:  # a literal, so that the partial index lines_unsure can serve it
-            where += f" AND {line}.confidence_milli < {UNSURE_BELOW_MILLI}"
+            where += f" AND {line}.confidence_pct < {UNSURE_BELOW_PCT}"
         return where, values
 
     @property
@@ -317,7 +317,7 @@ def _hits(
     ids = [line_id for line_id, _ in ranked]
     rows = {r["id"]: r for r in db.execute(
         f"SELECT l.id, l.video_id, v.title, v.channel, v.upload_date, v.url, l.start, l.text, "
-        f"{'l.confidence_milli / 1000.0' if confidence else 'NULL'} AS confidence "
+        f"{'l.confidence_pct / 100.0' if confidence else 'NULL'} AS confidence "
         f"FROM lines l JOIN videos v ON v.id = l.video_id WHERE l.id IN ({','.join('?' * len(ids))})", ids)}
     snippets = _snippets([(i, rows[i]["text"]) for i in ids if i in rows], match, mark)
     return [
@@ -348,7 +348,7 @@ def _unsure_lines(db: sqlite3.Connection, filters: _Filters, limit: int) -> list
     """Every unsure line (no words given), newest upload first, in line order within an item."""
     where, values = filters.sql("l", "v")
     rows = db.execute(
-        "SELECT l.video_id, v.title, v.channel, v.upload_date, v.url, l.start, l.text, l.confidence_milli / 1000.0 "
+        "SELECT l.video_id, v.title, v.channel, v.upload_date, v.url, l.start, l.text, l.confidence_pct / 100.0 "
         f"FROM lines l JOIN videos v ON v.id = l.video_id WHERE 1{where} "
         "ORDER BY v.upload_date IS NULL, v.upload_date DESC, l.video_id, l.idx LIMIT ?", [*values, limit]).fetchall()
     return [Hit(video_id=r[0], title=r[1], channel=r[2], upload_date=r[3], url=r[4], start=r[5], text=r[6],
