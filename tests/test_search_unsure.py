@@ -72,6 +72,9 @@ def test_unsure_without_words_lists_newest_items_first_in_line_order(archive: Pa
     assert [h.video_id for h in search(archive, "", unsure=True, since="2024")] == ["new"]
     with pytest.raises(QueryError, match="Nothing to search for"):
         search(archive, "")  # words are still wanted without --unsure
+    with Catalog(archive / DB_NAME) as cat:
+        cat.record_done(*_item("undated", None, [("when was this", LOW)]))
+    assert [h.video_id for h in search(archive, "", unsure=True)] == ["new", "old", "old", "undated"]
 
 
 def test_cli_search_unsure_text_and_json(archive: Path) -> None:

@@ -115,15 +115,18 @@ def _migrate_2(db: sqlite3.Connection) -> None:
 
     FTS5 cannot add a prefix index to a table, so the index is made again from the
     lines it indexes ('rebuild': about 15 s per million lines, once). The triggers name
-    the table, not its options, and go on working. The partial index holds only the
-    unsure lines, for ``search --unsure`` without words; were UNSURE_BELOW changed, the
-    query (which says the current threshold) is still right, only slower.
+    the table, not its options, and go on working. ``search --unsure`` without words
+    walks items newest first (videos_date) and takes each one's unsure lines in order
+    from a partial index of only those, stopping at its limit: 0.1 ms over 948k lines
+    where sorting every unsure line took 80. Were UNSURE_BELOW changed, the query (which
+    says the current threshold) would still be right, only slower.
     """
     _script(
         db,
         f"""
         ALTER TABLE lines ADD COLUMN confidence_pct INTEGER;
-        CREATE INDEX lines_unsure ON lines (video_id) WHERE confidence_pct < {UNSURE_BELOW_PCT};
+        CREATE INDEX lines_unsure ON lines (video_id, idx) WHERE confidence_pct < {UNSURE_BELOW_PCT};
+        CREATE INDEX videos_date ON videos (upload_date, id);
         DROP TABLE lines_fts;
         CREATE VIRTUAL TABLE lines_fts USING fts5 (
             text, content = 'lines', content_rowid = 'id', tokenize = '{TOKENIZE}', prefix = '{PREFIX}'

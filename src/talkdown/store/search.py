@@ -349,7 +349,8 @@ def _unsure_lines(db: sqlite3.Connection, filters: _Filters, limit: int) -> list
     where, values = filters.sql("l", "v")
     rows = db.execute(
         "SELECT l.video_id, v.title, v.channel, v.upload_date, v.url, l.start, l.text, l.confidence_pct / 100.0 "
-        f"FROM lines l JOIN videos v ON v.id = l.video_id WHERE 1{where} "
-        "ORDER BY v.upload_date IS NULL, v.upload_date DESC, l.video_id, l.idx LIMIT ?", [*values, limit]).fetchall()
+        f"FROM videos v CROSS JOIN lines l ON l.video_id = v.id WHERE 1{where} "
+        # DESC puts undated items last; in videos_date's order, so only the lines shown are sorted
+        "ORDER BY v.upload_date DESC, v.id DESC, l.idx LIMIT ?", [*values, limit]).fetchall()
     return [Hit(video_id=r[0], title=r[1], channel=r[2], upload_date=r[3], url=r[4], start=r[5], text=r[6],
                 snippet=r[6], rank=0.0, confidence=r[7]) for r in rows]
