@@ -331,7 +331,9 @@ def test_search_highlights_and_links_to_the_line(client: TestClient) -> None:
     html = page.text
     if SONNETS.exists():
         assert "<mark>riper</mark>" in html and "<mark>decease</mark>" in html
-        assert 'href="/v/file:sonnet1new?t=8#t-8"' in html and 'href="/v/file:sonnet1old?t=8#t-8"' in html
+        # The link carries the query, so the transcript marks the words found, not just the line.
+        q = "q=riper%20decease&amp;"
+        assert f'href="/v/file:sonnet1new?{q}t=8#t-8"' in html and f'href="/v/file:sonnet1old?{q}t=8#t-8"' in html
         assert "sonnet1oth" not in html  # the other channel is filtered out
 
 

@@ -159,8 +159,8 @@ class _Site:
 
     def video(self, request: Request) -> Response:
         media_id = request.path_params["media_id"]
-        transcript = self._transcript(media_id)
-        lines, toc = pages.page_lines(transcript)
+        transcript, words = self._read(media_id)
+        lines, toc = pages.page_lines(transcript, words)
         at = pages.parse_time(request.query_params.get("t"))
         media = transcript.media
         return self.page(
@@ -173,6 +173,8 @@ class _Site:
             at=pages.whole(at),
             player=pages.choose_player(media, pages.local_media(self.root, media)),
             source=pages.safe_href(media.url),
+            quote_link=pages.quote_link(media),
+            unsure=sum(1 for line in lines if line.unsure),
             channel=media.channel or LOCAL_CHANNEL,
             length=clock(media.duration) if media.duration else None,
             clean=pages.clean,
@@ -188,6 +190,7 @@ class _Site:
     def search(self, request: Request) -> Response:
         params = request.query_params
         query, channel, since = params.get("q", "").strip(), params.get("channel", ""), params.get("since", "").strip()
+        order = "time" if params.get("order") == "time" else "rank"
         hits, message, status = [], None, 200
         with self.catalog() as catalog:
             channels = [name or LOCAL_CHANNEL for name, _ in catalog.channels()]
@@ -196,13 +199,18 @@ class _Site:
                     hits = search(catalog, query, channel=channel or None, since=since or None, limit=SEARCH_LIMIT)
                 except QueryError as e:
                     message, status = str(e), 400
-        results = [
-            {"hit": h, "snippet": pages.highlight(h.snippet), "second": pages.whole(h.start)} for h in hits
+        groups = [
+            {"group": g, "hits": [{"hit": h, "snippet": pages.highlight(h.snippet), "second": pages.whole(h.start)}
+                                  for h in g.hits]}
+            for g in pages.group_hits(hits, order)
         ]
         return self.page("search.html", status, query=query, channel=channel, since=since, channels=channels, limit=SEARCH_LIMIT,
-                         results=results, message=message)
+                         groups=groups, found=len(hits), order=order, message=message, search_page=True)
 
     def _transcript(self, media_id: str) -> Transcript:
+        return self._read(media_id)[0]
+
+    def _read(self, media_id: str) -> tuple[Transcript, tuple[pages.WordTimes, ...]]:
         with self.catalog() as catalog:
             video = catalog.get(media_id)
         if video is None or video.status != "done" or not video.json_path:
@@ -219,22 +227,37 @@ class _Site:
 
 
 @functools.lru_cache(maxsize=16)
-def _load(path: str, name: str, mtime_ns: int, size: int) -> Transcript:
-    """Reads one JSON transcript for a page; keyed on mtime and size so a re-archived item is re-read.
+def _load(path: str, name: str, mtime_ns: int, size: int) -> tuple[Transcript, tuple[pages.WordTimes, ...]]:
+    """Reads one JSON transcript for a page, with each line's word times apart; keyed on mtime and size.
 
-    The page never shows word timings, which are most of the file: building 30,000
-    ``Word`` objects for a 3-hour talk took 150 ms of a 200 ms budget, so they are
-    dropped before ``Transcript.from_dict`` (``read_json`` without the words).
+    The page needs only each word's start and text, and building 30,000 ``Word``
+    objects for a 3-hour talk took 150 ms of a 200 ms budget, so the words are taken
+    from the JSON as plain (start, text) pairs and dropped before ``Transcript.from_dict``.
     """
     text = Path(path).read_text(encoding="utf-8")
     try:
         data = json.loads(text)
     except ValueError:
-        return read_json(text, name)  # its sentence
+        return read_json(text, name), ()  # its sentence
+    words: list[pages.WordTimes] = []
     sections = data.get("sections") if isinstance(data, dict) else None
     for section in sections if isinstance(sections, list) else ():
         lines = section.get("lines") if isinstance(section, dict) else None
         for line in lines if isinstance(lines, list) else ():
             if isinstance(line, dict):
+                words.append(_word_times(line.get("words")))
                 line["words"] = None  # a null takes the default: no words
-    return transcript_from(data, name)
+    transcript = transcript_from(data, name)
+    return transcript, tuple(words) if len(words) == sum(len(s.lines) for s in transcript.sections) else ()
+
+
+def _word_times(words: Any) -> pages.WordTimes:
+    """(start, text) of each well-formed word in one line's JSON; a line with any malformed word gets none."""
+    if not isinstance(words, list):
+        return ()
+    out = []
+    for w in words:
+        if not isinstance(w, dict) or not isinstance(w.get("text"), str) or not isinstance(w.get("start"), (int, float)):
+            return ()
+        out.append((float(w["start"]), w["text"]))
+    return tuple(out)

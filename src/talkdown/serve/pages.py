@@ -21,8 +21,8 @@ from urllib.parse import quote, urlsplit
 
 from markupsafe import Markup, escape
 
-from talkdown.render.timecode import clock
-from talkdown.store.search import MARK_END, MARK_START
+from talkdown.render.timecode import clock, deep_link
+from talkdown.store.search import MARK_END, MARK_START, Hit
 from talkdown.types import Media, Transcript
 from talkdown.youtube import video_id
 
@@ -43,6 +43,10 @@ class PageLine:
     speaker: str | None  # set only where the speaker changes
     heading: str | None  # the chapter title that starts here, if any
     heading_anchor: str | None
+    words: str | None = None  # ``data-w``: word starts as centisecond steps (see ``word_steps``)
+    unsure: bool = False  # the engine was unsure: check before quoting
+    confidence: float | None = None
+    voice: int | None = None  # which speaker colour the label takes (0-5), set with ``speaker``
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +69,7 @@ class Player:
 
     kind: str
     source: str = ""
+    fallback: str = ""  # a YouTube item's archived audio (``/media/...``), played when YouTube cannot load
 
 
 def whole(seconds: float | None) -> int | None:
@@ -131,7 +136,7 @@ def media_type(path: Path) -> str:
 def choose_player(media: Media, local: Path | None) -> Player:
     """YouTube sources get the IFrame player; then a local file; then the source URL itself (podcast enclosures)."""
     if video := youtube_id(media.url):
-        return Player("youtube", video)
+        return Player("youtube", video, f"/media/{path_quote(media.id)}" if local is not None else "")
     if local is not None:
         kind = "video" if media_type(local).startswith("video/") else "audio"
         return Player(kind, f"/media/{path_quote(media.id)}")
@@ -141,12 +146,27 @@ def choose_player(media: Media, local: Path | None) -> Player:
     return Player("none")
 
 
-def page_lines(transcript: Transcript) -> tuple[list[PageLine], list[TocEntry]]:
-    """Every line with a unique ``t-<second>`` anchor, speaker changes and chapter headings, and the TOC."""
+WordTimes = tuple[tuple[float, str], ...]  # (start, text) of each word of one line
+VOICES = 6  # speaker colours in the stylesheet (.voice-0 … .voice-5)
+_LINK_SENTINEL = 987654321
+
+
+def page_lines(
+    transcript: Transcript, words: tuple[WordTimes, ...] | None = None
+) -> tuple[list[PageLine], list[TocEntry]]:
+    """Every line with a unique ``t-<second>`` anchor, speaker changes and chapter headings, and the TOC.
+
+    Args:
+        transcript: the item.
+        words: each line's word times in line order, when the caller read them apart
+            from the ``Transcript`` (``app._load`` does, for speed); None takes ``line.words``.
+    """
     lines: list[PageLine] = []
     toc: list[TocEntry] = []
     seen: dict[int, int] = {}
+    voices: dict[str, int] = {name: i % VOICES for i, name in enumerate(transcript.speakers)}
     speaker: str | None = None
+    n = 0
     for number, section in enumerate(transcript.sections):
         heading = clean(section.title) if section.title else None
         for i, line in enumerate(section.lines):
@@ -158,15 +178,96 @@ def page_lines(transcript: Transcript) -> tuple[list[PageLine], list[TocEntry]]:
                 anchor = f"t-{second}" if count == 0 else f"t-{second}-{count + 1}"
             changed = line.speaker if line.speaker and line.speaker != speaker else None
             speaker = line.speaker or speaker
+            if changed is not None and changed not in voices:
+                voices[changed] = len(voices) % VOICES
             title = heading if i == 0 else None
             if title and second is not None and anchor is not None:
                 toc.append(TocEntry(title, second, clock(second), anchor))
+            text = clean(line.text)
+            timed = words[n] if words is not None and n < len(words) else tuple((w.start, w.text) for w in line.words)
+            n += 1
             lines.append(PageLine(
-                text=clean(line.text), start=line.start, second=second, anchor=anchor,
+                text=text, start=line.start, second=second, anchor=anchor,
                 clock=clock(second) if second is not None else None, speaker=clean(changed) if changed else None,
                 heading=title, heading_anchor=f"c-{number}" if title else None,
+                words=word_steps(text, line.start, timed) if anchor else None,
+                unsure=line.unsure, confidence=line.confidence,
+                voice=voices[changed] if changed is not None else None,
             ))
     return lines, toc
+
+
+def word_steps(text: str, start: float | None, words: WordTimes) -> str | None:
+    """Each whitespace-separated word of ``text`` as the centiseconds since the previous word began.
+
+    The first step counts from the line's start. Steps rather than times keep a
+    3-hour page small (two or three digits a word, no markup per word); the page's
+    script adds them up and finds the word under a click from the text itself, so
+    the steps must match ``text.split()`` one for one. When the engine's words split
+    the text differently (punctuation, captions), each text word takes the time of
+    the engine word its first letter falls in; when the letters differ, None (the
+    line is timed as a whole).
+    """
+    if start is None or not words:
+        return None
+    tokens = text.split()
+    said = [w.strip() for _, w in words]
+    if len(said) == len(tokens) and said == tokens:
+        times = [t for t, _ in words]
+    elif "".join(said) == "".join(tokens):
+        owner: list[float] = []
+        for (t, _), w in zip(words, said):
+            owner += [t] * len(w)
+        times, at = [], 0
+        for token in tokens:
+            times.append(owner[at])
+            at += len(token)
+    else:
+        return None
+    steps, previous = [], round(start * 100)
+    for t in times:
+        now = max(previous, round(t * 100))
+        steps.append(str(now - previous))
+        previous = now
+    return " ".join(steps)
+
+
+def quote_link(media: Media) -> str | None:
+    """The public deep link to second ``{s}`` of the media, as the Markdown writes it; None for a local file.
+
+    Built by ``render.timecode.deep_link`` itself (on a sentinel second) so the page's
+    "Copy quote" cites exactly what the Markdown cites.
+    """
+    link = deep_link(safe_href(media.url), _LINK_SENTINEL)
+    return link.replace(str(_LINK_SENTINEL), "{s}") if link and str(_LINK_SENTINEL) in link else None
+
+
+@dataclass(frozen=True, slots=True)
+class HitGroup:
+    """The hits of one item on the search page: the title once, then its lines."""
+
+    video_id: str
+    title: str
+    channel: str | None
+    upload_date: str | None
+    hits: tuple[Hit, ...]
+
+
+def group_hits(hits: list[Hit], order: str = "rank") -> list[HitGroup]:
+    """Search hits grouped by item.
+
+    ``order="rank"``: items by their best hit, lines best first (as ``search`` ranked
+    them). ``order="time"``: items newest upload first, lines in the order they are said.
+    """
+    groups: dict[str, list[Hit]] = {}
+    for hit in hits:
+        groups.setdefault(hit.video_id, []).append(hit)
+    made = [HitGroup(v, hs[0].title, hs[0].channel, hs[0].upload_date, tuple(hs)) for v, hs in groups.items()]
+    if order != "time":
+        return made
+    made.sort(key=lambda g: g.upload_date or "", reverse=True)
+    return [HitGroup(g.video_id, g.title, g.channel, g.upload_date,
+                     tuple(sorted(g.hits, key=lambda h: (h.start is None, h.start or 0.0)))) for g in made]
 
 
 def current_index(lines: list[PageLine], seconds: float | None) -> int | None:
