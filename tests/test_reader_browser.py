@@ -132,7 +132,9 @@ def browser() -> Iterator[Browser]:
 class Opened:
     """A page in its own context; requests outside 127.0.0.1 are refused and recorded."""
 
-    def __init__(self, browser: Browser, server: str, size: tuple[int, int], **options: Any) -> None:
+    def __init__(self, browser: Browser, server: str, size: tuple[int, int], youtube: str | None = None,
+                 **options: Any) -> None:
+        self.youtube = youtube  # a stand-in for YouTube's IFrame API script, if any
         self.context = browser.new_context(viewport={"width": size[0], "height": size[1]}, base_url=server, **options)
         self.outside: list[str] = []
         self.errors: list[str] = []
@@ -144,6 +146,9 @@ class Opened:
     def _route(self, route: Any) -> None:
         if route.request.url.startswith(self.server):
             route.continue_()
+        elif self.youtube is not None and route.request.url == "https://www.youtube.com/iframe_api":
+            self.outside.append(route.request.url)
+            route.fulfill(body=self.youtube, content_type="text/javascript")
         else:
             self.outside.append(route.request.url)
             route.abort()
@@ -439,3 +444,45 @@ def test_looks_unsure_lines_speakers_dark_mode_and_print(opened: Any) -> None:
     assert page.locator(".line a.time").first.is_visible()
     ARTIFACTS.mkdir(exist_ok=True)
     page.pdf(path=str(ARTIFACTS / "reader-print.pdf"))
+
+
+# A stand-in for YouTube's IFrame API (YouTube cannot be reached here): the same calls, recorded,
+# and ready only when the test says so.
+FAKE_YOUTUBE = """
+window.__yt = {calls: [], release: null};
+window.YT = {Player: function (el, opts) {
+  var self = this, state = -1, time = opts.playerVars.start || 0;
+  this.seekTo = function (t) { time = t; __yt.calls.push(["seekTo", t]); };
+  this.playVideo = function () { state = 1; __yt.calls.push(["playVideo"]); };
+  this.pauseVideo = function () { state = 2; __yt.calls.push(["pauseVideo"]); };
+  this.getPlayerState = function () { return state; };
+  this.getCurrentTime = function () { return time; };
+  var d = document.createElement("div"); d.id = el.id; el.replaceWith(d);
+  __yt.release = function () { opts.events.onReady({target: self}); };
+}};
+setTimeout(function () { window.onYouTubeIframeAPIReady(); }, 0);
+"""
+
+
+def test_fake_youtube_chapter_clicked_before_ready_plays_there_once_ready(opened: Any) -> None:
+    page = opened(youtube=FAKE_YOUTUBE)
+    page.goto("/v/youtube:chapters001")
+    page.wait_for_function("() => window.__yt && window.__yt.release")
+    page.get_by_role("link", name="Second half").click()
+    page.wait_for_url("**?t=159#t-159")
+    assert page.evaluate("() => __yt.calls") == []
+    page.evaluate("() => __yt.release()")
+    assert page.evaluate("() => __yt.calls") == [["seekTo", CHAPTER_AT], ["playVideo"]]
+
+
+def test_fake_youtube_takes_over_from_the_archived_audio_when_it_loads(opened: Any) -> None:
+    page = opened(youtube=FAKE_YOUTUBE)
+    page.goto("/v/youtube:offline0001")
+    page.wait_for_function("() => window.__yt && window.__yt.release")
+    assert page.locator("audio#player").count() == 1  # the archived audio plays until YouTube answers
+    page.evaluate("() => __yt.release()")
+    assert page.locator("audio").count() == 0
+    start = sonnet_lines()[3][0]
+    page.locator(f"#t-{int(start)} a.time").click()
+    calls = page.evaluate("() => __yt.calls")
+    assert ["seekTo", start] in calls and calls[-1] == ["playVideo"]

@@ -129,6 +129,7 @@
   function follow(t) {
     if (t == null || isNaN(t)) return;
     var el = lineAt(t);
+    if (!following && sync.hidden && player && player.playing()) sync.hidden = false;
     mark(el, following);
     markWord(el, t);
   }
@@ -150,7 +151,7 @@
   function letGo() {
     if (!following || !player) return;
     following = false;
-    sync.hidden = false;
+    sync.hidden = !player.playing(); // shown once playback runs on without the reader
   }
 
   window.addEventListener("wheel", letGo, { passive: true });
