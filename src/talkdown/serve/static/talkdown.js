@@ -236,7 +236,7 @@
     }, function () {
       if (media) return; // the archived audio plays instead
       var note = yt.querySelector("p");
-      if (note) note.firstChild.textContent = "YouTube cannot be reached from here, so there is no player";
+      if (note) note.firstChild.textContent = "YouTube cannot be reached from here, so there is no player here; ";
     });
     if (!media) player = tube;
   }
