@@ -157,3 +157,25 @@ def test_two_decoders_give_the_words_of_one(transcriber: asr.Engine) -> None:
     assert transcriber.placement.decoders == 2 and one.placement.decoders == 1  # type: ignore[attr-defined]
     words = [[w.text for s in e(audio).segments for w in s.words] for e in (transcriber, one)]
     assert len(words[0]) > 100 and words[0] == words[1]
+
+
+def test_a_window_is_cut_at_a_long_pause_once_it_holds_ten_seconds() -> None:
+    """Packed speech is not glued across a pause of 2 s or more into a window already holding
+    10 s, and keeps 2 s of such a pause before it (without, halting speech after a sonnet lost
+    its first words); times still map back to the recording."""
+    from talkdown.asr import spans
+    from talkdown.types import Segment, Word
+
+    audio = np.zeros(16000 * 90, np.float32)
+    regions = [(0.0, 6.0), (6.5, 12.0), (15.0, 18.0), (18.3, 21.0), (24.0, 27.0), (27.5, 56.0), (66.0, 71.0)]
+    packed = spans.pack(audio, regions)
+    assert packed.regions == [(0.0, 6.0), (6.5, 12.0), (13.0, 18.0), (18.3, 21.0), (22.0, 27.0), (27.5, 56.0),
+                              (64.0, 71.0)]
+    # 11.5 s held at the 3 s pause: cut; 7.7 s held at the next: kept; 28.5 s more: no room;
+    # 28.5 s held at the 10 s pause: cut
+    assert [(round(a, 1), round(b, 1)) for a, b in packed.windows] == [(0.0, 11.5), (11.5, 24.2), (24.2, 52.7),
+                                                                       (52.7, 59.7)]
+    assert all(b - a <= 30.0 for a, b in packed.windows)
+    word = Word(start=14.0, end=14.5, text=" one", probability=0.9)
+    back = spans.unpacked(Segment(start=14.0, end=14.5, text="one", words=(word,)), packed.starts, packed.regions)
+    assert (back.words[0].start, back.words[0].end) == (15.5, 16.0)

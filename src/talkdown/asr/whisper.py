@@ -176,7 +176,7 @@ class FasterWhisper:
         regions = spans.speech_regions(audio)
         packed = spans.pack(audio, regions)
         found, info = self._clips(packed.audio, packed.windows, common)
-        found = [spans.unpacked(s, packed.starts, regions) for s in found]
+        found = [spans.unpacked(s, packed.starts, packed.regions) for s in found]
         if self.tuning.second_pass:
             again = {**common, "language": info.language if info is not None else common["language"]}
 
