@@ -211,3 +211,98 @@ def table(header: list[str], rows: list[list[object]]) -> str:
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(cell(v) for v in r) + " |" for r in rows]
     return "\n".join(lines)
+
+
+# ---------------------------------------------------------------- joins of several speakers
+
+# Speech of one kind after a long stretch of another, several speakers in one input: what
+# the one-speaker joins of corpus.longform never test (issue 16). name → (clips, gaps in s).
+# "heldout" was kept out of all tuning and measured only at the end.
+JOINS: dict[str, tuple[list[str], list[float]]] = {
+    "sonnets-acoustic": (["p001", "p002", "p001", "acoustic_corpus", "mfa_cutoff"], [1.0, 1.5, 2.7, 2.0]),
+    "mixed": (["jfk", "61-70968-0000", "mfa_surround", "common_voice_en_22058264", "LJ002-0020", "p002",
+               "mfa_internalsil", "stereo_left", "mfa_laughter", "LJ002-0035", "mfa_um", "Front_Left"],
+              [0.5, 2.0, 4.0, 1.0, 3.0, 2.7, 0.8, 1.5, 3.5, 2.5, 1.2]),
+    "reader-mfa": (["p002", "p001", "jfk", "p002", "mfa_internalsil", "mfa_words", "mfa_cutoff"],
+                   [0.8, 2.0, 1.5, 2.7, 1.0, 3.0]),
+    "halt1": (["p001", "p002", "p001", "mfa_um", "mfa_uhuh", "mfa_whatscalled", "mfa_her", "mfa_thoughts"],
+              [1.0, 1.5, 2.7, 0.4, 0.3, 0.5, 0.3]),
+    "halt2": (["jfk", "p002", "p001", "mfa_creaky", "mfa_affectation", "mfa_putty", "mfa_longstop", "mfa_words"],
+              [1.0, 1.5, 2.7, 0.4, 0.3, 0.5, 0.3]),
+    "halt3": (["p002", "jfk", "p001", "61-70968-0000", "mfa_surround", "mfa_exaggerated", "mfa_reallylong",
+               "mfa_theapprox"], [0.6, 1.5, 1.0, 2.7, 0.3, 0.5, 0.3]),
+    "heldout": (["jfk", "p001", "61-70968-0000", "p002", "p001", "mfa_laughter", "common_voice_en_22058264",
+                 "mfa_surround", "mfa_uhuh"], [1.0, 0.5, 2.0, 1.5, 3.2, 1.0, 2.5, 0.7]),
+}
+
+
+def join_clip(name: str) -> tuple[np.ndarray, str]:
+    """A corpus clip's 16 kHz samples and reference; ``stereo_left`` is the stereo clip's left
+    channel (LibriSpeech 61-70968-0000 read by another take)."""
+    if name == "stereo_left":
+        import soundfile
+
+        folder = corpus.CORPUS / "faster-whisper-stereo"
+        x, rate = soundfile.read(folder / "stereo_diarization.wav", dtype="float32")
+        assert rate == SR
+        return np.ascontiguousarray(x[:, 0]), (folder / "stereo_diarization.left.txt").read_text(encoding="utf-8")
+    c = corpus.clip(name)
+    return corpus.decode16k(c.audio), c.reference
+
+
+def build_join(name: str, out: Path, noise_dbfs: float = -60.0) -> tuple[Path, list[str], list[tuple[float, float]],
+                                                                          list[str]]:
+    """Writes ``JOINS[name]`` as a 16 kHz WAV, its gaps low white noise: (wav, clip names,
+    spans in s, references)."""
+    names, gaps = JOINS[name]
+    pieces, spans, refs, t = [], [], [], 0.0
+    for i, n in enumerate(names):
+        audio, ref = join_clip(n)
+        pieces.append(audio)
+        spans.append((t, t + len(audio) / SR))
+        refs.append(ref)
+        t += len(audio) / SR
+        if i < len(gaps):
+            pieces.append(white_noise(gaps[i], noise_dbfs, seed=i))
+            t += len(pieces[-1]) / SR
+    corpus.write_wav(out, np.concatenate(pieces))
+    return out, names, spans, refs
+
+
+def errors_per_clip(refs: list[str], words: list[tuple[float, float, str]],
+                    spans: list[tuple[float, float]]) -> tuple[list[tuple[int, int]], int, int]:
+    """Word errors and reference words of each clip of a join, from one alignment of the whole
+    hypothesis to the joined references (an insertion counts for the clip before it), and how
+    many matched words lie in time outside their clip (beyond half the gap either side)."""
+    import jiwer
+
+    rt, rc = [], []
+    for i, r in enumerate(refs):
+        toks = corpus.normalise(r).split()
+        rt += toks
+        rc += [i] * len(toks)
+    ht, hw = [], []
+    for k, (_, _, text) in enumerate(words):
+        for tok in corpus.normalise(text).split():
+            ht.append(tok)
+            hw.append(k)
+    errors = [0] * len(refs)
+    misplaced, last = 0, 0
+    for ch in jiwer.process_words(" ".join(rt), " ".join(ht)).alignments[0]:
+        if ch.type == "insert":
+            errors[rc[last] if rc else 0] += ch.hyp_end_idx - ch.hyp_start_idx
+            continue
+        for j in range(ch.ref_start_idx, ch.ref_end_idx):
+            last = j
+            errors[rc[j]] += ch.type != "equal"
+        if ch.type in ("equal", "substitute"):
+            for j, h in zip(range(ch.ref_start_idx, ch.ref_end_idx), range(ch.hyp_start_idx, ch.hyp_end_idx)):
+                c = rc[j]
+                s, e, _ = words[hw[h]]
+                lo = (spans[c - 1][1] + spans[c][0]) / 2 if c else float("-inf")
+                hi = (spans[c][1] + spans[c + 1][0]) / 2 if c + 1 < len(spans) else float("inf")
+                misplaced += not lo <= (s + e) / 2 < hi
+    counts = [0] * len(refs)
+    for c in rc:
+        counts[c] += 1
+    return list(zip(errors, counts)), misplaced, len(ht)

