@@ -12,6 +12,7 @@ import datetime as dt
 import hashlib
 import sys
 from pathlib import Path
+from typing import Iterator
 
 import av
 import numpy as np
@@ -49,7 +50,58 @@ def decode(path: Path) -> np.ndarray:
     Raises:
         DecodeError: the file is missing, empty, not media, has no audio or is corrupt.
     """
-    chunks: list[np.ndarray] = []
+    chunks = list(_samples(path))
+    if not chunks:
+        raise DecodeError(f"{path} contains no decodable audio; it may be corrupt or truncated.")
+    return np.concatenate(chunks).astype(np.float32, copy=False)
+
+
+BLOCK_SECONDS = 300.0  # a block's length before its cut: what memory holds of a long file
+CUT_WINDOW = 60.0  # the cut is the quietest half second within this span around the block's end
+_FRAME = SAMPLE_RATE // 20  # 50 ms frames for finding the quiet moment
+_QUIET = 10  # frames (0.5 s) averaged
+
+
+def blocks(path: Path, seconds: float = BLOCK_SECONDS, window: float = CUT_WINDOW) -> Iterator[tuple[float, np.ndarray]]:
+    """(offset in seconds, samples) of a file decoded a block at a time, each cut in the
+    quietest half second near ``seconds`` after the last cut, so a word is never split
+    and memory holds one block, not the file. A file shorter than ``seconds`` plus half
+    ``window`` is one block, the same samples ``decode`` gives.
+
+    Raises:
+        DecodeError: as ``decode`` (while iterating).
+    """
+    size, half = int(seconds * SAMPLE_RATE), int(window / 2 * SAMPLE_RATE)
+    held: list[np.ndarray] = []
+    count, offset, any_audio = 0, 0, False
+    for chunk in _samples(path):
+        held.append(chunk)
+        count += len(chunk)
+        any_audio = True
+        if count < size + half:
+            continue
+        samples = np.concatenate(held).astype(np.float32, copy=False)
+        cut = _quietest(samples, max(0, size - half), size + half)
+        yield offset / SAMPLE_RATE, samples[:cut].copy()
+        offset += cut
+        held, count = [samples[cut:].copy()], len(samples) - cut
+        del samples
+    if not any_audio:
+        raise DecodeError(f"{path} contains no decodable audio; it may be corrupt or truncated.")
+    if count:
+        yield offset / SAMPLE_RATE, np.concatenate(held).astype(np.float32, copy=False)
+
+
+def _quietest(samples: np.ndarray, lo: int, hi: int) -> int:
+    """The sample index in the middle of the quietest ``_QUIET`` frames between ``lo`` and ``hi``."""
+    frames = (hi - lo) // _FRAME
+    energy = np.square(samples[lo : lo + frames * _FRAME], dtype=np.float64).reshape(frames, _FRAME).mean(axis=1)
+    smooth = np.convolve(energy, np.ones(_QUIET) / _QUIET, mode="valid")
+    return lo + (int(np.argmin(smooth)) + _QUIET // 2) * _FRAME
+
+
+def _samples(path: Path) -> Iterator[np.ndarray]:
+    """The file's audio as 16 kHz mono float32 pieces, in order, as they are decoded."""
     resampler = av.AudioResampler(format="flt", layout="mono", rate=SAMPLE_RATE)
     with _open(path) as container:
         stream = _audio_stream(container, path)
@@ -62,14 +114,11 @@ def decode(path: Path) -> np.ndarray:
                 for frame in frames:
                     frame.pts = None
                     for out in resampler.resample(frame):
-                        chunks.append(out.to_ndarray()[0])
+                        yield out.to_ndarray()[0]
             for out in resampler.resample(None):
-                chunks.append(out.to_ndarray()[0])
+                yield out.to_ndarray()[0]
         except av.error.FFmpegError as e:
             raise DecodeError(f"{path} could not be decoded; it may be corrupt ({_reason(e)}).") from e
-    if not chunks:
-        raise DecodeError(f"{path} contains no decodable audio; it may be corrupt or truncated.")
-    return np.concatenate(chunks).astype(np.float32, copy=False)
 
 
 def settle_duration(media: Media, decoded: float, path: Path) -> Media:

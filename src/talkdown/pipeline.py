@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterator, Protocol, Sequence
 
-from . import asr, captions, decode, diarize, info, prime
+from . import asr, captions, decode, diarize, info, prime, streaming
 from .asr import Engine, Hints, TranscribeOptions
 from .cache import cache_dir
 from .errors import CaptionsError, DecodeError, Error, OutputError
@@ -108,17 +108,23 @@ def transcribe_media(media: Media, audio_path: Path, engine: Engine, reporter: R
                      item: ItemJob = ItemJob(), track: Captions | None = None) -> Transcript:
     """Decodes, transcribes (and, with ``item.diarize``, diarizes) and shapes one item;
     with a caption ``track`` (``--source auto``), its words on the ASR's times."""
-    audio = decode.decode(audio_path)
-    total = len(audio) / decode.SAMPLE_RATE
-    media = decode.settle_duration(media, total, audio_path)  # warns when the file is truncated
     options = item.transcribe
     names = prime.hotwords(media, engine.familiar) if options.prime else None
-    # Speakers are found beside the transcription: diarization's one thread uses the core
-    # time CTranslate2 leaves idle (it keeps 2 cores about 70 % busy, issue #6).
-    found = _Beside(diarize.diarize, audio, item.diarize) if item.diarize is not None else None
-    reporter.task(f"Transcribing {media.title}", total, "s")
-    heard = engine(audio, Hints(hotwords=names), progress=lambda done, _total: reporter.update(done))
+    reporter.task(f"Transcribing {media.title}", media.duration, "s")
+    found = None
+    if item.diarize is None:  # a block at a time: memory flat in length
+        heard, total = streaming.transcribe_in_blocks(engine, audio_path, Hints(hotwords=names),
+                                                      progress=reporter.update)
+    else:
+        audio = decode.decode(audio_path)
+        total = len(audio) / decode.SAMPLE_RATE
+        # Speakers are found beside the transcription: diarization's one thread uses the core
+        # time CTranslate2 leaves idle (it keeps 2 cores about 70 % busy, issue #6).
+        found = _Beside(diarize.diarize, audio, item.diarize)
+        heard = engine(audio, Hints(hotwords=names), progress=lambda done, _total: reporter.update(done))
+        del audio
     reporter.done()
+    media = decode.settle_duration(media, total, audio_path)  # warns when the file is truncated
     disagreements: tuple = ()
     if track is not None:
         heard, disagreements = captions.aligned(track, heard)

@@ -1,0 +1,60 @@
+"""A long recording transcribed a block at a time, so memory holds a block, not the file.
+
+``decode.blocks`` cuts the audio in the quietest moment near every ``BLOCK_SECONDS``;
+each block goes to the engine as a call of its own (the language the first block was
+heard in is kept for the rest), and its segments are moved to the block's place in the
+recording. A 3-hour file decoded whole is 691 MB of samples before the engine holds
+its windows; in blocks it is the same few hundred MB at any length. A recording
+shorter than a block is one call on the same samples as before.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Callable
+
+from . import decode
+from .asr import Engine, Hints, Transcription
+from .types import SAMPLE_RATE, Segment, Word
+
+
+def transcribe_in_blocks(engine: Engine, path: Path, hints: Hints = Hints(),
+                         progress: Callable[[float], None] | None = None,
+                         seconds: float = decode.BLOCK_SECONDS) -> tuple[Transcription, float]:
+    """The whole recording's transcription and its decoded length in seconds.
+
+    ``progress`` is told the seconds done so far, across blocks.
+
+    Raises:
+        DecodeError: the file cannot be decoded.
+        ModelError: as the engine.
+    """
+    parts: list[Transcription] = []
+    length = 0.0
+    for offset, samples in decode.blocks(path, seconds=seconds):
+        report = (lambda done, _total, at=offset: progress(at + done)) if progress else None
+        part = engine(samples, hints, progress=report)
+        if hints.language is None and part.language:
+            hints = dataclasses.replace(hints, language=part.language)
+        parts.append(_moved(part, offset))
+        length = offset + len(samples) / SAMPLE_RATE
+        del samples
+    first = parts[0]
+    segments = tuple(s for p in parts for s in p.segments)
+    return dataclasses.replace(first, segments=segments), length
+
+
+def _moved(part: Transcription, offset: float) -> Transcription:
+    if not offset:
+        return part
+    return dataclasses.replace(part, segments=tuple(_segment(s, offset) for s in part.segments))
+
+
+def _segment(s: Segment, offset: float) -> Segment:
+    return dataclasses.replace(s, start=round(s.start + offset, 3), end=round(s.end + offset, 3),
+                               words=tuple(_word(w, offset) for w in s.words))
+
+
+def _word(w: Word, offset: float) -> Word:
+    return dataclasses.replace(w, start=round(w.start + offset, 3), end=round(w.end + offset, 3))
