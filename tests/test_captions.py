@@ -208,6 +208,29 @@ def test_expired_caption_link_and_missing_language_say_so(run, tmp_path: Path) -
     assert not list(tmp_path.glob("*.md"))
 
 
+def test_auto_source_goes_on_by_asr_when_the_captions_cannot_be_had(run, tmp_path: Path) -> None:
+    """--source auto: an expired caption link or an unreadable caption file is one warning,
+    and the item is transcribed by ASR alone (exit 0); no track at all is no warning."""
+    files = {"/talk.html": _page("/gone.en.vtt").replace(b"/talk.mp3", b"/talk.flac"), "/talk.flac": JFK.read_bytes()}
+    with serve(files) as server:
+        expired = run("transcribe", f"{server.base}/talk.html", "--source", "auto", "-f", "txt",
+                      "-o", str(tmp_path / "url"))
+        requests = list(server.requests)
+    assert expired.exit_code == 0, expired.output
+    assert "warning: The en captions of" in expired.output and "(HTTP 404)" in expired.output
+    assert "by speech recognition alone" in expired.output and "/talk.flac" in requests
+    assert "ask not what your country" in next((tmp_path / "url").glob("*.txt")).read_text(encoding="utf-8").lower()
+    local = tmp_path / "jfk.flac"
+    shutil.copy(JFK, local)
+    plain = run("transcribe", str(local), "--source", "auto", "-f", "txt", "-o", str(tmp_path / "none"))
+    assert plain.exit_code == 0 and "warning" not in plain.output, plain.output
+    (tmp_path / "jfk.en.vtt").write_text("this is not a caption file", encoding="utf-8")
+    bad = run("transcribe", str(local), "--source", "auto", "-f", "txt", "-o", str(tmp_path / "bad"))
+    assert bad.exit_code == 0, bad.output
+    assert "warning: " in bad.output and "jfk.en.vtt is not a WebVTT file" in bad.output
+    assert "ask not what your country" in next((tmp_path / "bad").glob("*.txt")).read_text(encoding="utf-8").lower()
+
+
 # --- beside a local file ----------------------------------------------------------------
 
 def test_local_file_with_captions_beside_it(run, tmp_path: Path) -> None:

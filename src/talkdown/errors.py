@@ -7,7 +7,8 @@ keeps its traceback. Imports nothing of talkdown's.
     Error
     ├── FetchError        a URL that cannot be resolved or downloaded
     ├── DecodeError       a file that is missing, empty, not media, corrupt or silent of audio
-    ├── CaptionsError     no caption track in the language, or one that cannot be read
+    ├── CaptionsError     a caption track that cannot be read
+    │   └── NoCaptionsError   no caption track in the language (``--source auto`` then uses ASR alone)
     ├── ModelError        a model that is unknown or cannot be had offline
     ├── OutputError       a folder or file that cannot be written
     ├── ParseError        a transcript file that cannot be read back
@@ -29,6 +30,10 @@ class DecodeError(Error):
 
 
 class CaptionsError(Error):
+    pass
+
+
+class NoCaptionsError(CaptionsError):
     pass
 
 

@@ -31,7 +31,7 @@ from yt_dlp.utils import (
     unsmuggle_url,
 )
 
-from .errors import CaptionsError, FetchError
+from .errors import FetchError, NoCaptionsError
 from .info import feed_identity, media_from_info
 from .types import Captions, Media
 
@@ -167,11 +167,11 @@ def captions(media: Media, language: str, allow_auto: bool = False, *,
     the site's automatic one; json3 where offered, else WebVTT or srv3.
 
     Raises:
-        CaptionsError: no track in that language (the message lists what there is).
+        NoCaptionsError: no track in that language (the message lists what there is).
         FetchError: the page or the track cannot be fetched (an expired link: 403/404).
     """
     if not media.url:
-        raise CaptionsError(f"{media.title} has no URL to fetch captions from.")
+        raise NoCaptionsError(f"{media.title} has no URL to fetch captions from.")
     held = _infos.get(media.id)
     info = held if held is not None and ("subtitles" in held or "automatic_captions" in held) else None
     if info is None:
@@ -211,15 +211,15 @@ def _pick_track(info: dict[str, Any], language: str, allow_auto: bool, media: Me
             url = offered[0]["url"]
             ext = url.split("?")[0].rsplit(".", 1)[-1].lower()
             return (ext if ext in _CAPTION_FORMATS else ""), url, kind
-        raise CaptionsError(f"The {language} captions of {media.title} are offered only as "
+        raise NoCaptionsError(f"The {language} captions of {media.title} are offered only as "
                             f"{', '.join(sorted(by_ext)) or 'nothing'}, which talkdown does not read.")
     manual = sorted(k for k in (info.get("subtitles") or {}) if k != "live_chat")
     auto = _language_key(info.get("automatic_captions") or {}, language)
     if auto is not None and not allow_auto:
-        raise CaptionsError(f"{media.title} has no {language} captions written by people, only automatic ones; "
+        raise NoCaptionsError(f"{media.title} has no {language} captions written by people, only automatic ones; "
                             "pass --captions auto to use those, or --source asr.")
     other = f"; it has {', '.join(manual)}" if manual else ""
-    raise CaptionsError(f"{media.title} has no {language} captions{other}; pick one with --language, or use "
+    raise NoCaptionsError(f"{media.title} has no {language} captions{other}; pick one with --language, or use "
                         "--source auto to fall back to speech recognition.")
 
 

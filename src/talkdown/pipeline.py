@@ -10,6 +10,7 @@ progress through a small ``Reporter`` so that the CLI alone decides how progress
 from __future__ import annotations
 
 import dataclasses
+import sys
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,7 +19,7 @@ from typing import Any, Callable, Iterator, Protocol, Sequence
 from . import asr, captions, decode, diarize, info, prime, streaming
 from .asr import Engine, Hints, TranscribeOptions
 from .cache import cache_dir
-from .errors import CaptionsError, DecodeError, Error, OutputError
+from .errors import CaptionsError, DecodeError, Error, FetchError, NoCaptionsError, OutputError
 from .render import EXTENSIONS, render
 from .shape import rename_speakers, shape
 from .store.files import ensure_writable, transcript_stem, write_atomic
@@ -184,33 +185,50 @@ def find_captions(media: Media, item: ItemJob, reporter: Reporter = SilentReport
     """The item's caption track in the wanted language: the file beside a local recording,
     else the site's (manual, or automatic with ``item.auto_captions``).
 
+    Not ``required`` (``--source auto``), no track is None, and a track that cannot be
+    fetched or read is None with a warning on stderr, so the item goes on by ASR alone
+    (checked here, before the ASR's minutes are spent).
+
     Raises:
-        CaptionsError: ``required`` and there is no such track (one sentence saying what there is).
-        FetchError: the track cannot be fetched.
+        NoCaptionsError: ``required`` and there is no such track (one sentence saying what there is).
+        CaptionsError: ``required`` and the track cannot be read.
+        FetchError: ``required`` and the track cannot be fetched.
     """
     wanted = item.transcribe.language
     language = wanted if wanted not in (None, "", "auto") else (media.language or "en")
     try:
-        if media.path:
-            path = Path(media.path)
-            track = captions.beside(path, language)
-            if track is None:
-                there = captions.available_beside(path)
-                also = f" (there are {', '.join(there)}: pick one with --language)" if there else ""
-                raise CaptionsError(f"No {language} captions beside {path.name}: talkdown looks for "
-                                    f"{path.stem}.{language}.json3, .vtt or .srv3{also}.")
-            return track
-        from . import fetch
-
-        reporter.task(f"Fetching captions of {media.title}", None, "B")
-        try:
-            return fetch.captions(media, language, allow_auto=item.auto_captions)
-        finally:
-            reporter.done()
-    except CaptionsError:
+        track = _track(media, item, language, reporter)
+        if not required:
+            captions.parse(track.text, track.format, track.origin)
+        return track
+    except NoCaptionsError:
         if required:
             raise
         return None
+    except (CaptionsError, FetchError) as e:
+        if required:
+            raise
+        print(f"warning: {e} Transcribing {media.title} by speech recognition alone.", file=sys.stderr, flush=True)
+        return None
+
+
+def _track(media: Media, item: ItemJob, language: str, reporter: Reporter) -> Captions:
+    if media.path:
+        path = Path(media.path)
+        track = captions.beside(path, language)
+        if track is None:
+            there = captions.available_beside(path)
+            also = f" (there are {', '.join(there)}: pick one with --language)" if there else ""
+            raise NoCaptionsError(f"No {language} captions beside {path.name}: talkdown looks for "
+                                  f"{path.stem}.{language}.json3, .vtt or .srv3{also}.")
+        return track
+    from . import fetch
+
+    reporter.task(f"Fetching captions of {media.title}", None, "B")
+    try:
+        return fetch.captions(media, language, allow_auto=item.auto_captions)
+    finally:
+        reporter.done()
 
 
 class _Beside:

@@ -58,7 +58,8 @@ def source_options(f):  # type: ignore[no-untyped-def]
                      help="asr: speech recognition. captions: the item's own captions written by people "
                           "(seconds, no audio download; a NAME.en.vtt/.json3/.srv3 beside a local file). "
                           "auto: speech recognition, with the captions' words laid on its word times where "
-                          "captions exist (disagreements on names and numbers listed in the JSON)."),
+                          "captions exist (disagreements on names and numbers listed in the JSON); captions it "
+                          "cannot fetch or read are a warning, and ASR alone."),
         click.option("--captions", "caption_kind", type=click.Choice(["manual", "auto"]), default="manual",
                      show_default=True,
                      help="Which captions --source may use: manual (written by people) or auto (the site's "
