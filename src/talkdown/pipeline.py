@@ -201,14 +201,12 @@ def find_captions(media: Media, item: ItemJob, reporter: Reporter = SilentReport
         if not required:
             captions.parse(track.text, track.format, track.origin)
         return track
-    except NoCaptionsError:
-        if required:
-            raise
-        return None
     except (CaptionsError, FetchError) as e:
         if required:
             raise
-        print(f"warning: {e} Transcribing {media.title} by speech recognition alone.", file=sys.stderr, flush=True)
+        if not isinstance(e, NoCaptionsError):
+            print(f"warning: {e} Transcribing {media.title} by speech recognition alone.", file=sys.stderr,
+                  flush=True)
         return None
 
 
