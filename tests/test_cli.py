@@ -245,3 +245,36 @@ def test_speaker_flags_without_diarize_are_refused(run, flags: list[str]) -> Non
     result = run("transcribe", str(JFK), *flags, "-o", "-")
     assert result.exit_code == 2
     assert f"{flags[0]} only applies with --diarize" in result.output
+
+
+_LOADED = """import atexit, sys
+out = sys.argv.pop(1)
+atexit.register(lambda: open(out, 'w').write(' '.join(sorted(sys.modules))))
+sys.argv[0] = 'talkdown'
+from talkdown.cli import main
+main()
+"""
+_DECODING = {"numpy", "av", "faster_whisper", "ctranslate2", "yt_dlp", "onnxruntime", "talkdown.pipeline"}
+
+
+@pytest.mark.parametrize("args", [["--help"], ["search", "word"], ["render", "FILE", "-f", "srt", "-o", "-"],
+                                  ["render", "FILE", "-f", "md,txt", "-o", "OUT"]])
+def test_commands_that_transcribe_nothing_load_no_decoder(tmp_path: Path, args: list[str]) -> None:
+    """numpy, PyAV, CTranslate2 and yt-dlp took 0.4–0.7 s of every start-up when the CLI
+    imported the pipeline for all commands; `search` and `render` need none of them."""
+    from factories import transcript
+    from talkdown.render import render
+
+    (tmp_path / "t.json").write_text(render(transcript(), "json"), encoding="utf-8")
+    args = [{"FILE": str(tmp_path / "t.json"), "OUT": str(tmp_path / "out")}.get(a, a) for a in args]
+    if args[0] == "search":
+        subprocess.run([str(TALKDOWN), "import", str(tmp_path / "none"), "-o", str(tmp_path)], capture_output=True)
+        args += ["-o", str(tmp_path)]
+    loaded = tmp_path / "loaded"
+    done = subprocess.run([sys.executable, "-c", _LOADED, str(loaded), *args], capture_output=True, text=True,
+                          env={**os.environ, "TALKDOWN_CACHE": str(tmp_path / "cache")})
+    assert done.returncode in (0, 1), done.stderr  # search of an empty archive may find nothing
+    assert "Traceback" not in done.stderr
+    modules = set(loaded.read_text().split())
+    assert "talkdown.cli" in modules
+    assert not _DECODING & modules, sorted(_DECODING & modules)

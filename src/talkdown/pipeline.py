@@ -20,9 +20,9 @@ from . import asr, captions, decode, diarize, info, prime, streaming
 from .asr import Engine, Hints, TranscribeOptions
 from .cache import cache_dir
 from .errors import CaptionsError, DecodeError, Error, FetchError, NoCaptionsError, OutputError
-from .render import EXTENSIONS, render
+from .outputs import write_outputs
 from .shape import rename_speakers, shape
-from .store.files import ensure_writable, transcript_stem, write_atomic
+from .store.files import ensure_writable
 from .types import Captions, Media, Transcript
 
 SOURCES = ("asr", "captions", "auto")  # where an item's words come from (--source)
@@ -286,19 +286,6 @@ def download(media: Media, cache_dir: Path, reporter: Reporter) -> Path:
         raise DecodeError(f"What {media.url} serves is not audio or video talkdown can read; "
                           "check the address (it was not kept, so the next run fetches it again).") from e
     return path
-
-
-def write_outputs(transcript: Transcript, formats: Sequence[str], out_dir: Path,
-                  flag_unsure: bool = False) -> tuple[Path, ...]:
-    """Renders every format first, then writes each atomically, so a render error writes nothing."""
-    stem = transcript_stem(transcript.media)
-    texts = {fmt: render(transcript, fmt, flag_unsure=flag_unsure) for fmt in formats}
-    paths = []
-    for fmt, text in texts.items():
-        path = out_dir / f"{stem}{EXTENSIONS[fmt]}"
-        write_atomic(path, text)
-        paths.append(path)
-    return tuple(paths)
 
 
 def transcribe_sources(sources: Sequence[str], job: Job, reporter: Reporter = SilentReporter()) -> Iterator[Outcome]:

@@ -12,12 +12,13 @@ an engine's own live in its own frozen class, passed as ``TranscribeOptions.tuni
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping, Protocol
-
-import numpy as np
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Protocol
 
 from ..errors import ModelError
 from ..types import ModelInfo, Segment
+
+if TYPE_CHECKING:  # numpy loads with an engine, not with the options every command builds
+    import numpy as np
 
 __all__ = ["DEFAULT_ENGINE", "Engine", "EngineSpec", "Hints", "Progress", "TranscribeOptions", "Transcription",
            "engines", "load", "register"]
@@ -133,7 +134,7 @@ def _load_fake(options: TranscribeOptions) -> Engine:
 
 def _builtin() -> None:
     from .fake import FakeOptions
-    from .whisper import WhisperOptions
+    from .placement import WhisperOptions
 
     register(EngineSpec(DEFAULT_ENGINE, _load_whisper, WhisperOptions,
                         "Whisper on CTranslate2 (int8 on CPU), Silero VAD, word timings"))

@@ -11,11 +11,13 @@ from __future__ import annotations
 import os
 import time
 from dataclasses import dataclass
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from ..types import SAMPLE_RATE, ModelInfo, Segment, Word
 from . import Hints, Progress, TranscribeOptions, Transcription
+
+if TYPE_CHECKING:
+    import numpy as np
 
 __all__ = ["FakeEngine", "FakeOptions", "options_from_env"]
 
@@ -53,6 +55,8 @@ class FakeEngine:
         return False
 
     def __call__(self, audio: np.ndarray, hints: Hints = Hints(), progress: Progress | None = None) -> Transcription:
+        import numpy as np
+
         seconds = len(audio) / SAMPLE_RATE
         words = []
         for i in range(int(np.ceil(seconds))):

@@ -6,7 +6,7 @@ times faster on a CPU (int8). Long recordings go through ``spans``: speech packe
 language is found per call and returned, never kept: one loaded model serves many
 threads (CTranslate2 releases the GIL) and each call's result is its own.
 
-Where it runs is decided once, by ``place``: a CUDA GPU when CTranslate2 reports one
+Where it runs is decided once, by ``placement.place``: a CUDA GPU when CTranslate2 reports one
 (float16, larger batches), else the CPU in int8, where one call's windows are shared
 out to several single-threaded decoders (two on two cores ran 1.25–1.3× faster than
 one decoder of two threads, bench/longform.py) unless calls already run side by side.
@@ -15,9 +15,7 @@ one decoder of two threads, bench/longform.py) unless calls already run side by 
 from __future__ import annotations
 
 import math
-import os
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from importlib import metadata
 from typing import Any
 
@@ -27,90 +25,9 @@ from ..errors import ModelError
 from ..types import SAMPLE_RATE, ModelInfo, Segment, Word
 from . import Hints, Progress, TranscribeOptions, Transcription, spans
 from .models import resolve_model
+from .placement import Placement, WhisperOptions, cuda_devices, place
 
 __all__ = ["FasterWhisper", "Placement", "WhisperOptions", "cuda_devices", "place"]
-
-
-@dataclass(frozen=True, slots=True)
-class WhisperOptions:
-    """faster-whisper's own options; defaults chosen by ``bench/longform.py`` on a 2-core CPU.
-
-    ``batch_size`` > 0 uses faster-whisper's batched pipeline (VAD chunks decoded in
-    parallel, each independently, so a loop in one cannot spread); 0 decodes sequentially;
-    None: the device's own (``place``). ``device`` is auto, cpu or cuda; ``compute_type``
-    auto is int8 on a CPU, float16 on a GPU.
-    """
-
-    beam_size: int = 5
-    batch_size: int | None = None
-    device: str = "auto"
-    compute_type: str = "auto"
-    second_pass: bool = True  # batched: decode again, on their own, regions of speech that got no words
-
-
-CPU_BATCH = 8
-CUDA_BATCH = 16  # a GPU decodes a batch in about the time of one window: more at once, fewer launches
-_MOST_THREADS = 4  # per decoder; CTranslate2's own default
-
-
-@dataclass(frozen=True, slots=True)
-class Placement:
-    """Where and how one loaded engine decodes, and why (``talkdown models`` says it)."""
-
-    device: str  # cpu or cuda
-    compute_type: str
-    batch_size: int  # windows per batch (0: sequential decoding)
-    decoders: int  # CTranslate2 workers one call shares its batches out to
-    threads: int  # CPU threads of each worker
-    workers: int  # CTranslate2 workers in all (calls at once × decoders)
-    why: str
-
-
-def cuda_devices() -> int:
-    """CUDA devices CTranslate2 can use here (0 on a build or machine without CUDA)."""
-    import ctranslate2
-
-    try:
-        return int(ctranslate2.get_cuda_device_count())
-    except Exception:  # noqa: BLE001 - a broken driver is no GPU, not a crash
-        return 0
-
-
-def place(tuning: WhisperOptions, options: TranscribeOptions = TranscribeOptions(),
-          cuda: int | None = None, cores: int | None = None) -> Placement:
-    """The device, compute type, batch and decoders for ``tuning`` and ``options``.
-
-    ``cuda`` (CUDA devices) and ``cores`` default to what this machine reports.
-
-    Raises:
-        ModelError: an unknown device, or cuda asked for where CTranslate2 sees none.
-    """
-    if tuning.device not in ("auto", "cpu", "cuda"):
-        raise ModelError(f"Unknown device {tuning.device!r}; use auto, cpu or cuda.")
-    cuda = cuda_devices() if cuda is None and tuning.device != "cpu" else (cuda or 0)
-    if not cores:
-        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    if tuning.device == "cuda" and not cuda:
-        raise ModelError("--device cuda, but CTranslate2 reports no CUDA device here; use --device auto or cpu.")
-    if tuning.device != "cpu" and cuda:
-        why = (f"CTranslate2 reports {cuda} CUDA device{'s' if cuda > 1 else ''}" if tuning.device == "auto"
-               else "asked for")
-        batch = CUDA_BATCH if tuning.batch_size is None else tuning.batch_size
-        compute = "float16" if tuning.compute_type == "auto" else tuning.compute_type
-        return Placement("cuda", compute, batch, 1, options.threads or min(_MOST_THREADS, cores), options.workers, why)
-    why = "asked for" if tuning.device == "cpu" else "CTranslate2 reports no CUDA device"
-    compute = "int8" if tuning.compute_type == "auto" else tuning.compute_type
-    batch = CPU_BATCH if tuning.batch_size is None else tuning.batch_size
-    if options.threads or not batch:
-        # Threads given (archive --jobs gives each of its calls one): one decoder per call, as asked.
-        threads = options.threads or min(_MOST_THREADS, cores)
-        return Placement("cpu", compute, batch, 1, threads, options.workers, f"{why}; {threads} thread(s) per call")
-    share = max(1, cores // max(1, options.workers))  # cores for one call, with ``workers`` calls at once
-    decoders = min(share, _MOST_THREADS)
-    threads = max(1, min(_MOST_THREADS, share // decoders))
-    return Placement("cpu", compute, batch, decoders, threads, options.workers * decoders,
-                     f"{why}; {cores} cores, {options.workers} call(s) at once: "
-                     f"{decoders} decoder(s) of {threads} thread(s) per call")
 
 
 class FasterWhisper:

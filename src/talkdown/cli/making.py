@@ -7,10 +7,7 @@ from pathlib import Path
 
 import click
 
-from .. import archiving, importing, pipeline
 from ..asr import TranscribeOptions, engines
-from ..asr import fake
-from ..asr.whisper import WhisperOptions
 from ..executors import EXECUTORS
 from ..render import FORMATS, render
 from . import cli
@@ -61,6 +58,8 @@ def transcribe(sources: tuple[str, ...], out_dir: str, formats: tuple[str, ...],
     diarize = diarize_options(speakers)
     if "rttm" in formats and diarize is None:
         raise click.UsageError("-f rttm writes speaker turns, which only --diarize finds; add --diarize.")
+    from .. import pipeline  # the engine's libraries load for the commands that transcribe, not for --help
+
     names = speakers.get("speaker_names") or ()
     options = TranscribeOptions(engine=engine, model=model, language=language, vad=vad, threads=threads,
                                 prime=prompt, tuning=_tuning(engine, beam_size=beam_size, batch_size=batch_size,
@@ -127,6 +126,8 @@ def archive(sources: tuple[str, ...], root: Path, limit: int | None, since: str 
       talkdown archive https://www.youtube.com/@BBCNews/videos -o news/ --limit 20
       talkdown archive https://feeds.example.org/podcast.xml -o podcasts/ --jobs 2
     """
+    from .. import archiving, pipeline
+
     names = speakers.get("speaker_names") or ()
     item = pipeline.ItemJob(transcribe=TranscribeOptions(engine=engine, model=model, language=language, prime=prompt,
                                                          tuning=_tuning(engine, device=device)),
@@ -185,6 +186,8 @@ def import_(src: Path, root: Path) -> None:
     Example:
       talkdown import old-transcripts/ -o archive/
     """
+    from .. import importing
+
     counts = {"imported": 0, "kept": 0, "passed": 0, "failed": 0}
     for result in importing.import_transcripts(src, root):
         counts[result.status] += 1
@@ -203,7 +206,11 @@ def _tuning(engine: str, **whisper: int | str | None) -> object:
     """The engine's own options from its flags: faster-whisper's beam and batch, the fake
     engine's from its environment variables (tests shape it so through the command)."""
     if engine == "faster-whisper":
+        from ..asr.placement import WhisperOptions
+
         return WhisperOptions(**whisper)  # type: ignore[arg-type]
     if engine == "fake":
+        from ..asr import fake
+
         return fake.options_from_env()
     return None

@@ -9,10 +9,10 @@ import click
 from rich.console import Console
 from rich.markup import escape
 
-from .. import pipeline
 from ..asr.models import available_models
 from ..errors import Error
 from ..parse import parse_markdown
+from ..outputs import write_outputs
 from ..render import FORMATS, read_json, render
 from ..render.markdown import UNSURE_MARK
 from ..render.timecode import clock, deep_link
@@ -89,7 +89,7 @@ def render_(item: str, formats: tuple[str, ...], out_dir: str, root: Path, flag_
             raise Error("Writing to standard output takes one format; pass -o DIR for more.")
         click.echo(render(transcript, formats[0], flag_unsure=flag_unsure), nl=False)
         return
-    for path in pipeline.write_outputs(transcript, formats, Path(out_dir), flag_unsure):
+    for path in write_outputs(transcript, formats, Path(out_dir), flag_unsure):
         click.echo(str(path))
 
 
@@ -140,7 +140,7 @@ def serve(root: Path, host: str, port: int) -> None:
 @cli.command()
 def models() -> None:
     """List the models usable offline here; the first is what --model auto picks."""
-    from ..asr.whisper import WhisperOptions, place  # CTranslate2 is asked which devices it sees
+    from ..asr.placement import WhisperOptions, place  # CTranslate2 is asked which devices it sees
 
     for i, m in enumerate(available_models()):
         marker = "*" if i == 0 else " "

@@ -17,13 +17,14 @@ pipeline runs it beside transcription (``bench/diarization.py --overhead``).
 
 from __future__ import annotations
 
-from typing import Protocol
-
-import numpy as np
+from typing import TYPE_CHECKING, Protocol
 
 from ..errors import ModelError
 from ..types import SAMPLE_RATE, SpeakerTurn
 from .options import INSTALL_HINT, DiarizeOptions, Tuning, validate
+
+if TYPE_CHECKING:  # numpy loads with the diarizer, not with the options every command builds
+    import numpy as np
 
 __all__ = ["DiarizeOptions", "INSTALL_HINT", "SpeakerTurn", "Tuning", "diarize", "validate"]
 
@@ -49,6 +50,8 @@ def diarize(audio: np.ndarray, options: DiarizeOptions = DiarizeOptions()) -> tu
         ModelError: the diarize extra is not installed, its native parts cannot load on
             this machine, or (pyannote) the token or model is missing.
     """
+    import numpy as np
+
     from . import turns
 
     validate(options)
