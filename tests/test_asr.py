@@ -139,6 +139,23 @@ def test_device_auto_on_this_cpu_only_machine_is_int8_on_the_cpu_with_the_cores_
         place(WhisperOptions(device="cuda"))
 
 
+@pytest.mark.parametrize("cores", [1, 2, 4, 16])
+@pytest.mark.parametrize("threads, workers", [(0, 1), (2, 1), (1, 2), (1, 4), (0, 3)])
+def test_a_cpu_decodes_at_most_four_windows_at_once_however_calls_and_decoders_are_shared(
+        cores: int, threads: int, workers: int) -> None:
+    """Each window in flight holds ~150 MB of CTranslate2's buffers: the peak of a long file
+    is set by how many are decoded at once (30 min: 1,131 MiB at 6, 844 at 4), never 16 as
+    when archive --jobs 2 gave each call a batch of 8."""
+    from talkdown.asr.placement import CPU_WINDOWS, WhisperOptions, place
+
+    p = place(WhisperOptions(), asr.TranscribeOptions(threads=threads, workers=workers), cores=cores)
+    assert p.batch_size >= 1
+    assert p.batch_size * p.workers <= max(CPU_WINDOWS, p.workers)
+    assert f"{p.batch_size * p.workers} window(s) of 30 s at once" in p.why
+    assert place(WhisperOptions(batch_size=8), asr.TranscribeOptions(threads=threads, workers=workers),
+                 cores=cores).batch_size == 8  # --batch-size is kept as given
+
+
 def test_device_auto_with_a_faked_cuda_device_count_picks_the_gpu_in_float16_with_larger_batches() -> None:
     from talkdown.asr.whisper import WhisperOptions, place
 

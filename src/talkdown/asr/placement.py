@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from ..errors import ModelError
 from . import TranscribeOptions
 
-__all__ = ["CPU_BATCH", "CUDA_BATCH", "Placement", "WhisperOptions", "cuda_devices", "place"]
+__all__ = ["CPU_WINDOWS", "CUDA_BATCH", "Placement", "WhisperOptions", "cuda_devices", "place"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,7 +33,13 @@ class WhisperOptions:
     second_pass: bool = True  # batched: decode again, on their own, regions of speech that got no words
 
 
-CPU_BATCH = 8
+# 30 s windows decoded at once on a CPU, by all decoders together. Each window in flight
+# holds ~150 MB of CTranslate2's buffers at beam 5 (encoder attention, the beams'
+# cross-attention cache), so this, not the length of the file, sets the peak: 30 min in
+# 2 decoders peaked at 1,131 MiB with 3 windows each, 844 MiB with 2, 688 with 1, in
+# 65, 65 and 71 s; one decoder of 2 threads: 8 windows 1,000 MiB, 4 windows 786, no
+# slower (/tmp/exp/hwm2.py, issue 16).
+CPU_WINDOWS = 4
 CUDA_BATCH = 16  # a GPU decodes a batch in about the time of one window: more at once, fewer launches
 _MOST_THREADS = 4  # per decoder; CTranslate2's own default
 
@@ -85,14 +91,26 @@ def place(tuning: WhisperOptions, options: TranscribeOptions = TranscribeOptions
         return Placement("cuda", compute, batch, 1, options.threads or min(_MOST_THREADS, cores), options.workers, why)
     why = "asked for" if tuning.device == "cpu" else "CTranslate2 reports no CUDA device"
     compute = "int8" if tuning.compute_type == "auto" else tuning.compute_type
-    batch = CPU_BATCH if tuning.batch_size is None else tuning.batch_size
-    if options.threads or not batch:
+    if options.threads or tuning.batch_size == 0:
         # Threads given (archive --jobs gives each of its calls one): one decoder per call, as asked.
         threads = options.threads or min(_MOST_THREADS, cores)
-        return Placement("cpu", compute, batch, 1, threads, options.workers, f"{why}; {threads} thread(s) per call")
+        batch = _cpu_batch(tuning, options.workers)
+        return Placement("cpu", compute, batch, 1, threads, options.workers,
+                         f"{why}; {threads} thread(s) per call{_windows(batch, options.workers)}")
     share = max(1, cores // max(1, options.workers))  # cores for one call, with ``workers`` calls at once
     decoders = min(share, _MOST_THREADS)
     threads = max(1, min(_MOST_THREADS, share // decoders))
-    return Placement("cpu", compute, batch, decoders, threads, options.workers * decoders,
+    workers = options.workers * decoders
+    batch = _cpu_batch(tuning, workers)
+    return Placement("cpu", compute, batch, decoders, threads, workers,
                      f"{why}; {cores} cores, {options.workers} call(s) at once: "
-                     f"{decoders} decoder(s) of {threads} thread(s) per call")
+                     f"{decoders} decoder(s) of {threads} thread(s) per call{_windows(batch, workers)}")
+
+
+def _cpu_batch(tuning: WhisperOptions, at_once: int) -> int:
+    """The batch asked for, else ``CPU_WINDOWS`` shared among the decoders that run at once."""
+    return max(1, CPU_WINDOWS // max(1, at_once)) if tuning.batch_size is None else tuning.batch_size
+
+
+def _windows(batch: int, at_once: int) -> str:
+    return f", {batch * at_once} window(s) of 30 s at once" if batch else ", sequential decoding"
