@@ -2,7 +2,7 @@
 
 Long inputs are joins of the corpus's MFA and LibriVox clips (``corpus.longform``),
 written once as 16 kHz WAV under ``--cache``. Each run is a fresh child process
-(``_run.measure``: wall seconds and the child's peak RSS from wait4); ``--against DIR``
+(``_run.measure``: wall seconds and the child's own peak RSS, VmHWM); ``--against DIR``
 runs a baseline checkout's ``src`` on the same file in the same run, and the table
 gives both, the WER of each against the join's reference, and the ratio of peaks.
 

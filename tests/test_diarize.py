@@ -361,3 +361,48 @@ def test_silero_speech_rules_are_silero_vads(probs: list[float], threshold: floa
     for length in (len(probs) * 512, len(probs) * 512 - 300):
         theirs = get_speech_timestamps_from_probs(list(probs32), threshold=threshold, audio_length_samples=length)
         assert silero.speech(probs32, length, threshold=threshold) == [(r["start"], r["end"]) for r in theirs]
+
+
+@needs_models
+@needs_metrics
+def test_speakers_found_block_by_block_keep_their_labels_across_blocks(tmp_path: Path) -> None:
+    """A long recording is diarized a block at a time beside its transcription (memory holds
+    a block, not the file): two voices taking turns over 2.5 minutes, in blocks of about
+    40 s, score as the whole file does (here 0.133 against 0.131 DER), and the reader's two
+    sonnets, blocks apart, get one label."""
+    from pyannote.core import Annotation, Segment
+    from pyannote.metrics.diarization import DiarizationErrorRate
+
+    import corpus
+    from talkdown import asr, streaming
+
+    author, reader = corpus.mfa_author_clips(), corpus.reader_clips()
+    parts = [author[0], reader[0], author[2], author[5], reader[1], author[1]]
+    path, _, spans = corpus.join(parts, [1.0], tmp_path / "two.wav")
+    reference = Annotation()
+    for (start, end), clip in zip(spans, parts):
+        reference[Segment(start, end)] = "reader" if clip in reader else "author"
+
+    def der(turns) -> float:
+        hypothesis = Annotation()
+        for i, t in enumerate(turns):
+            hypothesis[Segment(t.start, t.end), i] = t.speaker
+        return DiarizationErrorRate(collar=0.5)(reference, hypothesis, uem=Segment(0, spans[-1][1]))
+
+    listener = dz.Listener(DiarizeOptions())
+    fake = asr.load(asr.TranscribeOptions(engine="fake"))
+    streaming.transcribe_in_blocks(fake, path, seconds=40.0, beside=listener.hear)
+    in_blocks, whole = listener.turns(), diarize(decode16k(path))
+    assert listener._blocks >= 3
+    assert der(in_blocks) <= der(whole) + 0.02 and der(in_blocks) <= 0.16, (der(in_blocks), der(whole))
+    sonnets = [max(in_blocks, key=lambda t: min(t.end, b) - max(t.start, a)).speaker
+               for (a, b), clip in zip(spans, parts) if clip in reader]
+    assert sonnets[0] == sonnets[1]
+
+
+@needs_models
+def test_a_recording_of_one_block_gets_the_turns_of_the_whole_file() -> None:
+    audio = decode16k(CORPUS / "pyannote-sample" / "sample.wav")
+    listener = dz.Listener(DiarizeOptions())
+    listener.hear(0.0, audio)
+    assert listener.turns() == diarize(audio)

@@ -11,10 +11,9 @@ from __future__ import annotations
 
 import dataclasses
 import sys
-import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterator, Protocol, Sequence
+from typing import Iterator, Protocol, Sequence
 
 from . import asr, captions, decode, diarize, info, prime, streaming
 from .asr import Engine, Hints, TranscribeOptions
@@ -112,16 +111,19 @@ def transcribe_media(media: Media, audio_path: Path, engine: Engine, reporter: R
     options = item.transcribe
     names = prime.hotwords(media, engine.familiar) if options.prime else None
     reporter.task(f"Transcribing {media.title}", media.duration, "s")
-    found = None
-    if item.diarize is None:  # a block at a time: memory flat in length
+    found = listener = None
+    if item.diarize is not None and item.diarize.backend != "pyannote":
+        listener = diarize.Listener(item.diarize)
+    if item.diarize is None or listener is not None:  # a block at a time: memory flat in length
         heard, total = streaming.transcribe_in_blocks(engine, audio_path, Hints(hotwords=names),
-                                                      progress=reporter.update)
-    else:
+                                                      progress=reporter.update,
+                                                      beside=listener.hear if listener else None)
+    else:  # pyannote's pipeline takes the whole file
         audio = decode.decode(audio_path)
         total = len(audio) / decode.SAMPLE_RATE
         # Speakers are found beside the transcription: diarization's one thread uses the core
         # time CTranslate2 leaves idle (it keeps 2 cores about 70 % busy, issue #6).
-        found = _Beside(diarize.diarize, audio, item.diarize)
+        found = streaming.Beside(diarize.diarize, audio, item.diarize)
         heard = engine(audio, Hints(hotwords=names), progress=lambda done, _total: reporter.update(done))
         del audio
     reporter.done()
@@ -130,9 +132,9 @@ def transcribe_media(media: Media, audio_path: Path, engine: Engine, reporter: R
     if track is not None:
         heard, disagreements = captions.aligned(track, heard)
     turns: tuple = ()
-    if found is not None:
+    if found is not None or listener is not None:
         reporter.task(f"Finding speakers in {media.title}", None, "s")
-        turns = rename_speakers(found.result(), dict(item.speaker_names))
+        turns = rename_speakers(found.result() if found else listener.turns(), dict(item.speaker_names))
         reporter.done()
     return shape(media, list(heard.segments), heard.model, language=heard.language,
                  prompt=_prompt(options.initial_prompt, names), turns=turns, disagreements=disagreements,
@@ -227,29 +229,6 @@ def _track(media: Media, item: ItemJob, language: str, reporter: Reporter) -> Ca
         return fetch.captions(media, language, allow_auto=item.auto_captions)
     finally:
         reporter.done()
-
-
-class _Beside:
-    """A call run in a daemon thread, so that an error or Ctrl-C in the transcription
-    does not wait for it to finish (a pool's thread would hold the exit)."""
-
-    def __init__(self, call: Callable[..., Any], *args: Any) -> None:
-        self._out: tuple[Any, BaseException | None] = (None, None)
-        self._thread = threading.Thread(target=self._run, args=(call, args), name="talkdown-beside", daemon=True)
-        self._thread.start()
-
-    def _run(self, call: Callable[..., Any], args: tuple[Any, ...]) -> None:
-        try:
-            self._out = (call(*args), None)
-        except BaseException as e:  # handed to whoever asks for the result
-            self._out = (None, e)
-
-    def result(self) -> Any:
-        self._thread.join()
-        value, error = self._out
-        if error is not None:
-            raise error
-        return value
 
 
 def _prompt(initial_prompt: str | None, hotwords: str | None) -> str | None:

@@ -11,8 +11,9 @@ shorter than a block is one call on the same samples as before.
 from __future__ import annotations
 
 import dataclasses
+import threading
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 from . import decode
 from .asr import Engine, Hints, Transcription
@@ -21,10 +22,13 @@ from .types import SAMPLE_RATE, Segment, Word
 
 def transcribe_in_blocks(engine: Engine, path: Path, hints: Hints = Hints(),
                          progress: Callable[[float], None] | None = None,
-                         seconds: float = decode.BLOCK_SECONDS) -> tuple[Transcription, float]:
+                         seconds: float = decode.BLOCK_SECONDS,
+                         beside: Callable[[float, Any], None] | None = None) -> tuple[Transcription, float]:
     """The whole recording's transcription and its decoded length in seconds.
 
-    ``progress`` is told the seconds done so far, across blocks.
+    ``progress`` is told the seconds done so far, across blocks. ``beside`` (offset,
+    samples) is given every block too, in a thread of its own while the engine decodes
+    it (diarization's one thread uses the core time CTranslate2 leaves idle).
 
     Raises:
         DecodeError: the file cannot be decoded.
@@ -34,7 +38,10 @@ def transcribe_in_blocks(engine: Engine, path: Path, hints: Hints = Hints(),
     length = 0.0
     for offset, samples in decode.blocks(path, seconds=seconds):
         report = (lambda done, _total, at=offset: progress(at + done)) if progress else None
+        heard = Beside(beside, offset, samples) if beside else None
         part = engine(samples, hints, progress=report)
+        if heard:
+            heard.result()
         if hints.language is None and part.language:
             hints = dataclasses.replace(hints, language=part.language)
         parts.append(_moved(part, offset))
@@ -43,6 +50,29 @@ def transcribe_in_blocks(engine: Engine, path: Path, hints: Hints = Hints(),
     first = parts[0]
     segments = tuple(s for p in parts for s in p.segments)
     return dataclasses.replace(first, segments=segments), length
+
+
+class Beside:
+    """A call run in a daemon thread, so that an error or Ctrl-C in the transcription
+    does not wait for it to finish (a pool's thread would hold the exit)."""
+
+    def __init__(self, call: Callable[..., Any], *args: Any) -> None:
+        self._out: tuple[Any, BaseException | None] = (None, None)
+        self._thread = threading.Thread(target=self._run, args=(call, args), name="talkdown-beside", daemon=True)
+        self._thread.start()
+
+    def _run(self, call: Callable[..., Any], args: tuple[Any, ...]) -> None:
+        try:
+            self._out = (call(*args), None)
+        except BaseException as e:  # handed to whoever asks for the result
+            self._out = (None, e)
+
+    def result(self) -> Any:
+        self._thread.join()
+        value, error = self._out
+        if error is not None:
+            raise error
+        return value
 
 
 def _moved(part: Transcription, offset: float) -> Transcription:

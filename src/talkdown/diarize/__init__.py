@@ -26,7 +26,7 @@ from .options import INSTALL_HINT, DiarizeOptions, Tuning, validate
 if TYPE_CHECKING:  # numpy loads with the diarizer, not with the options every command builds
     import numpy as np
 
-__all__ = ["DiarizeOptions", "INSTALL_HINT", "SpeakerTurn", "Tuning", "diarize", "validate"]
+__all__ = ["DiarizeOptions", "INSTALL_HINT", "Listener", "SpeakerTurn", "Tuning", "diarize", "validate"]
 
 
 class Backend(Protocol):
@@ -50,18 +50,64 @@ def diarize(audio: np.ndarray, options: DiarizeOptions = DiarizeOptions()) -> tu
         ModelError: the diarize extra is not installed, its native parts cannot load on
             this machine, or (pyannote) the token or model is missing.
     """
-    import numpy as np
-
     from . import turns
 
     validate(options)
+    audio = _prepared(audio)
+    return () if audio is None else turns.named(backend(options).turns(audio, options))
+
+
+class Listener:
+    """One recording's speakers found a block at a time, beside its transcription (the
+    offline backend): each block leaves only its windows' embeddings (``offline.Heard``)
+    and ``turns`` clusters them all at the end, so labels hold across blocks while memory
+    holds a block of samples, not the file. A recording of one block takes the path
+    ``diarize`` takes, with the same turns. Made per recording, never shared.
+    """
+
+    def __init__(self, options: DiarizeOptions) -> None:
+        validate(options)
+        if options.backend == "pyannote":
+            raise ValueError("pyannote diarizes a whole file; use diarize()")
+        self._options = options
+        self._offline = backend(options)
+        self._first: np.ndarray | None = None  # held until a second block shows there is one
+        self._blocks = 0
+        self._heard: list = []
+
+    def hear(self, offset: float, audio: np.ndarray) -> None:
+        """Takes the next block of samples, which starts ``offset`` seconds in."""
+        prepared = _prepared(audio)
+        self._blocks += 1
+        if self._blocks == 1:
+            self._first = prepared
+            return
+        if self._first is not None:
+            self._heard.append(self._offline.hear(self._first, 0.0, self._options))
+            self._first = None
+        if prepared is not None:
+            self._heard.append(self._offline.hear(prepared, offset, self._options))
+
+    def turns(self) -> tuple[SpeakerTurn, ...]:
+        """Every block's windows clustered together, as named turns."""
+        from . import turns
+
+        if self._blocks <= 1:
+            return () if self._first is None else turns.named(self._offline.turns(self._first, self._options))
+        return turns.named(self._offline.joined(self._heard, self._options))
+
+
+def _prepared(audio: np.ndarray) -> np.ndarray | None:
+    """Contiguous float32 within [-1, 1], or None where there is nothing to hear."""
+    import numpy as np
+
     audio = np.ascontiguousarray(audio, dtype=np.float32).reshape(-1)
     if audio.size < SAMPLE_RATE // 2 or not np.any(audio):
-        return ()
+        return None
     peak = float(np.max(np.abs(audio)))
     if peak > 1.0:  # a clipped decode can reach past [-1, 1]; CAM++ was trained within it
         audio = audio / peak
-    return turns.named(backend(options).turns(audio, options))
+    return audio
 
 
 def backend(options: DiarizeOptions) -> Backend:

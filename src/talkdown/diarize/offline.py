@@ -7,6 +7,9 @@ OpenBLAS) or uses no extension beyond SSE2 (kaldi-native-fbank's wheel): issue #
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Callable, Sequence
+
 import numpy as np
 
 from ..types import SpeakerTurn
@@ -17,6 +20,22 @@ from .models import Models, loaded
 from .options import DiarizeOptions
 
 
+Span = tuple[float, float]
+
+
+@dataclass(frozen=True)
+class Heard:
+    """What one block of a recording gives the clustering, on the recording's clock: its
+    speech regions, windows with their CAM++ embeddings (768 bytes a window) and where
+    two voices speak at once (None: not looked for). A 5-minute block's samples are
+    19 MB; this, kilobytes."""
+
+    regions: tuple[Span, ...]
+    spans: tuple[Span, ...]
+    embeddings: np.ndarray  # one 192-d row per span
+    overlaps: tuple[Span, ...] | None
+
+
 class Offline:
     """Holds only loaded models and the fbank options, so archive threads may share it."""
 
@@ -25,26 +44,60 @@ class Offline:
         self.fbank = Fbank()
 
     def turns(self, audio: np.ndarray, options: DiarizeOptions) -> list[SpeakerTurn]:
+        """The turns of a whole recording held at once."""
         tuning, models = options.tuning, self.models
-        overlaps: list[tuple[float, float]] = []
-        if tuning.vad == "segmentation" and models.segmentation is not None:
-            # One pass of segmentation-3.0 for both speech and overlap saves Silero's time
-            # (about 1/5 of the total) but scored 6 DER points worse here (issue #6).
-            regions, overlaps = speech.segment(models.segmentation, audio, tuning)
-        else:
-            regions = speech.silero_speech(models.vad, audio)
-        if not regions:
+        heard = self.hear(audio, 0.0, options, overlaps=False)
+        if not heard.spans:
             return []
-        spans = embeddings.windows(regions, tuning)
-        if (len(spans) < tuning.min_clustered and models.segmentation is not None and options.speakers is None
-                and options.max_speakers != 1):
+        if (len(heard.spans) < tuning.min_clustered and models.segmentation is not None
+                and options.speakers is None and options.max_speakers != 1):
             local = overlap.local_speakers(models.segmentation, audio, tuning)
             if local is not None:
                 return local
-        labels, centroids = cluster(embeddings.embed(models.campp, self.fbank, audio, spans, tuning), options)
+        # Overlaps only once there is more than one speaker: a pass of segmentation-3.0
+        # wasted on one voice.
+        return self.joined([heard], options, lambda: self._two_voices(audio, options, heard.regions))
+
+    def hear(self, audio: np.ndarray, offset: float, options: DiarizeOptions, overlaps: bool = True) -> Heard:
+        """One block's evidence; two-voice stretches are looked for when ``overlaps`` and
+        ``options.overlap`` ask (or come free with ``vad="segmentation"``)."""
+        tuning, models = options.tuning, self.models
+        found: list[Span] | None = None
+        if tuning.vad == "segmentation" and models.segmentation is not None:
+            # One pass of segmentation-3.0 for both speech and overlap saves Silero's time
+            # (about 1/5 of the total) but scored 6 DER points worse here (issue #6).
+            regions, found = speech.segment(models.segmentation, audio, tuning)
+        else:
+            regions = speech.silero_speech(models.vad, audio)
+        spans = embeddings.windows(regions, tuning)
+        vectors = embeddings.embed(models.campp, self.fbank, audio, spans, tuning)
+        if found is None and overlaps:
+            found = self._two_voices(audio, options, regions)
+        return Heard(_moved(regions, offset), _moved(spans, offset), vectors,
+                     None if found is None else _moved(found, offset))
+
+    def joined(self, heard: Sequence[Heard], options: DiarizeOptions,
+               overlaps: Callable[[], list[Span]] | None = None) -> list[SpeakerTurn]:
+        """Turns from every block's windows clustered together, so a speaker keeps one label
+        across blocks; ``overlaps`` finds the two-voice stretches that ``heard`` did not look for."""
+        spans = [s for h in heard for s in h.spans]
+        if not spans:
+            return []
+        labels, centroids = cluster(np.concatenate([h.embeddings for h in heard]), options)
         found = turns.from_windows(spans, labels)
-        if options.overlap and models.segmentation is not None and len(centroids) > 1:
-            if tuning.vad != "segmentation":
-                overlaps = speech.segment(models.segmentation, audio, tuning, regions)[1]
-            found = found + overlap.second_speakers(found, overlaps)
+        if options.overlap and self.models.segmentation is not None and len(centroids) > 1:
+            if any(h.overlaps is None for h in heard):
+                two = overlaps() if overlaps else []
+            else:
+                two = [s for h in heard for s in h.overlaps or ()]
+            found = found + overlap.second_speakers(found, two)
         return found
+
+    def _two_voices(self, audio: np.ndarray, options: DiarizeOptions, regions: Sequence[Span]) -> list[Span]:
+        if not (options.overlap and self.models.segmentation is not None and regions):
+            return []
+        return speech.segment(self.models.segmentation, audio, options.tuning, list(regions))[1]
+
+
+def _moved(spans: Sequence[Span], offset: float) -> tuple[Span, ...]:
+    return tuple((a + offset, b + offset) for a, b in spans)
