@@ -86,10 +86,8 @@ class Offline:
         labels, centroids = cluster(np.concatenate([h.embeddings for h in heard]), options)
         found = turns.from_windows(spans, labels)
         if options.overlap and self.models.segmentation is not None and len(centroids) > 1:
-            if any(h.overlaps is None for h in heard):
-                two = overlaps() if overlaps else []
-            else:
-                two = [s for h in heard for s in h.overlaps or ()]
+            looked = all(h.overlaps is not None for h in heard)
+            two = [s for h in heard for s in h.overlaps or ()] if looked else (overlaps() if overlaps else [])
             found = found + overlap.second_speakers(found, two)
         return found
 
