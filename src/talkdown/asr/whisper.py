@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import heap
 from ..errors import ModelError
 from ..types import SAMPLE_RATE, ModelInfo, Segment, Word
 from . import Hints, Progress, TranscribeOptions, Transcription, spans
@@ -40,6 +41,7 @@ class FasterWhisper:
         self.tuning: WhisperOptions = options.tuning or WhisperOptions()
         self.placement = p = place(self.tuning, options)
         path, name = resolve_model(options.model)
+        heap.hold_arenas()
         try:
             self._model = WhisperModel(str(path), device=p.device, compute_type=p.compute_type,
                                        cpu_threads=p.threads, num_workers=p.workers)
