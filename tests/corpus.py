@@ -49,6 +49,11 @@ def errors_and_words(reference: str, hypothesis: str) -> tuple[int, int]:
     return out.substitutions + out.deletions + out.insertions, len(ref.split())
 
 
+def deletions(reference: str, hypothesis: str) -> int:
+    """Reference words the hypothesis has nothing for (lost, not misheard)."""
+    return jiwer.process_words(normalise(reference), normalise(hypothesis)).deletions
+
+
 def _reference(audio: Path) -> str | None:
     for suffix in (".txt", ".lab"):
         ref = audio.with_suffix(suffix)

@@ -131,10 +131,11 @@ def test_joined_input_reads_as_well_as_its_clips_alone(
 def test_halting_speech_after_a_reading_keeps_its_words(
     transcriber: Engine, transcripts: dict[str, str], tmp_path: Path
 ) -> None:
-    """Another speaker after a minute of a sonnet and a 2.7 s pause: the second part reads as
-    its clips alone (issue 16: such an utterance once kept 34 of its 60 words). Measured here:
-    0.00 joined against 0.07 alone; 0.17 where the pause was dropped from the packed window
-    (bench/accuracy.py --only joins for longer joins)."""
+    """Another speaker after a minute of a sonnet and a 2.7 s pause: the second part keeps the
+    words it has alone (issue 16: such an utterance once kept 34 of its 60 words; here with the
+    pause dropped from the packed window it lost its first word, "This"). Misheard words
+    move with the CPU's int8 kernels: joined WER 0.00 against 0.07 alone with AVX-512, 0.15
+    against 0.07 with AVX2 only ("aligner" heard as "a liner" twice), none lost on either."""
     after = [corpus.clip(n) for n in ("mfa_surround", "mfa_words", "mfa_thoughts")]
     wav, _, spans = corpus.join([corpus.clip("p002"), *after], [2.7, 0.4, 0.4, 0.4], tmp_path / "join.wav")
     media, _ = pipeline.load_media(str(wav))
@@ -143,7 +144,10 @@ def test_halting_speech_after_a_reading_keeps_its_words(
     second = "".join(w.text for w in t.words() if (w.start + w.end) / 2 > cut)
     reference = " ".join(c.reference for c in after)
     alone = sum(corpus.errors_and_words(c.reference, transcripts[c.name])[0] for c in after)
+    lost_alone = sum(corpus.deletions(c.reference, transcripts[c.name]) for c in after)
     words = len(corpus.normalise(reference).split())
     joined = corpus.wer(reference, second)
-    print(f"second part joined {joined:.3f}, alone {alone / words:.3f}")
-    assert joined <= alone / words + 0.05
+    print(f"second part joined {joined:.3f}, alone {alone / words:.3f}; words lost joined "
+          f"{corpus.deletions(reference, second)}, alone {lost_alone}")
+    assert corpus.deletions(reference, second) <= lost_alone
+    assert joined <= alone / words + 0.10
