@@ -406,3 +406,20 @@ def test_a_recording_of_one_block_gets_the_turns_of_the_whole_file() -> None:
     listener = dz.Listener(DiarizeOptions())
     listener.hear(0.0, audio)
     assert listener.turns() == diarize(audio)
+
+
+@needs_models
+def test_a_recording_of_one_block_has_its_windows_embedded_while_it_is_transcribed() -> None:
+    """Most recordings are one block: their speech regions and embeddings are found in
+    ``hear`` (beside the transcription), so ``turns`` after it only clusters."""
+    audio = decode16k(CORPUS / "pyannote-sample" / "sample.wav")
+    listener = dz.Listener(DiarizeOptions())
+    listener.hear(0.0, audio)
+    offline, heard = listener._offline, []
+    listener._offline = type("Spy", (), {
+        "hear": lambda self, *a, **k: heard.append(a) or offline.hear(*a, **k),
+        "turns": lambda self, audio, options, first=None: (
+            heard.append("whole") if first is None else None) or offline.turns(audio, options, first),
+    })()
+    assert listener.turns() == diarize(audio)
+    assert heard == []

@@ -8,6 +8,8 @@ import os
 import platform
 import subprocess
 import sys
+import threading
+import time
 import wave
 from pathlib import Path
 
@@ -128,3 +130,43 @@ def test_a_process_that_loads_the_engine_keeps_malloc_to_two_arenas() -> None:
     with length (3 hours: 1,005 MiB, 830 with two arenas)."""
     assert _arenas("free") > 2  # glibc's own default: an arena per thread, up to 8 per core
     assert _arenas("held") <= heap.ARENAS
+
+
+def test_a_blocks_hearing_runs_on_beside_the_next_blocks_transcription() -> None:
+    """Diarization hears each block in its own thread: block k's hearing may go on while
+    block k+1 is transcribed (were each block waited for, one core would idle at every
+    block's end), blocks are heard in order, and all are heard when the call returns."""
+    from talkdown import asr
+
+    fake = asr.load(asr.TranscribeOptions(engine="fake"))
+    second_transcribed, heard = threading.Event(), []
+
+    def engine(samples, hints, progress=None):
+        if len(calls) == 1:
+            second_transcribed.set()
+        calls.append(len(samples))
+        return fake(samples, hints, progress=progress)
+
+    def hear(offset: float, samples) -> None:
+        if not heard:  # the first block's hearing lasts until the second block is transcribed
+            assert second_transcribed.wait(timeout=20), "block 2 waited for block 1's hearing"
+        time.sleep(0.05)
+        heard.append(offset)
+
+    calls: list[int] = []
+    _, length = streaming.transcribe_in_blocks(engine, P001, seconds=10, beside=hear)
+    assert len(calls) >= 4
+    assert len(heard) == len(calls) and heard == sorted(heard) and heard[0] == 0.0
+
+
+def test_a_failed_hearing_fails_the_transcription() -> None:
+    from talkdown import asr
+
+    fake = asr.load(asr.TranscribeOptions(engine="fake"))
+
+    def hear(offset: float, samples) -> None:
+        if offset > 0:
+            raise RuntimeError("no ears")
+
+    with pytest.raises(RuntimeError, match="no ears"):
+        streaming.transcribe_in_blocks(fake, P001, seconds=10, beside=hear)

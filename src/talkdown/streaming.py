@@ -27,8 +27,9 @@ def transcribe_in_blocks(engine: Engine, path: Path, hints: Hints = Hints(),
     """The whole recording's transcription and its decoded length in seconds.
 
     ``progress`` is told the seconds done so far, across blocks. ``beside`` (offset,
-    samples) is given every block too, in a thread of its own while the engine decodes
-    it (diarization's one thread uses the core time CTranslate2 leaves idle).
+    samples) is given every block too, in order, in a thread of its own while the engine
+    decodes it and the next (diarization's one thread uses the core time CTranslate2
+    leaves idle); all of them are done when this returns.
 
     Raises:
         DecodeError: the file cannot be decoded.
@@ -36,17 +37,21 @@ def transcribe_in_blocks(engine: Engine, path: Path, hints: Hints = Hints(),
     """
     parts: list[Transcription] = []
     length = 0.0
+    heard: list[Beside] = []  # the last two blocks' hearing, each after the one before
     for offset, samples in decode.blocks(path, seconds=seconds):
         report = (lambda done, _total, at=offset: progress(at + done)) if progress else None
-        heard = Beside(beside, offset, samples) if beside else None
+        if beside:
+            if len(heard) == 2:  # two blocks behind: wait, so samples cannot pile up
+                heard.pop(0).result()
+            heard.append(Beside(_after, heard[-1] if heard else None, beside, offset, samples))
         part = engine(samples, hints, progress=report)
-        if heard:
-            heard.result()
         if hints.language is None and part.language:
             hints = dataclasses.replace(hints, language=part.language)
         parts.append(_moved(part, offset))
         length = offset + len(samples) / SAMPLE_RATE
         del samples
+    for call in heard:
+        call.result()
     first = parts[0]
     segments = tuple(s for p in parts for s in p.segments)
     return dataclasses.replace(first, segments=segments), length
@@ -73,6 +78,15 @@ class Beside:
         if error is not None:
             raise error
         return value
+
+
+def _after(before: Beside | None, call: Callable[..., Any], *args: Any) -> Any:
+    """``call`` once the call before it is done: blocks are heard in order, and one block's
+    hearing may run on beside the next block's transcription (its core is not left idle
+    at every block's end, as when each block waited for its own)."""
+    if before is not None:
+        before.result()
+    return call(*args)
 
 
 def _moved(part: Transcription, offset: float) -> Transcription:

@@ -76,14 +76,21 @@ class Listener:
         self._heard: list = []
 
     def hear(self, offset: float, audio: np.ndarray) -> None:
-        """Takes the next block of samples, which starts ``offset`` seconds in."""
+        """Takes the next block of samples, which starts ``offset`` seconds in.
+
+        The first block is heard at once too (most recordings are one block, and their
+        windows are embedded beside the transcription, not after it); its overlaps wait
+        until a second block shows they are wanted, or ``turns`` that they are not.
+        """
         prepared = _prepared(audio)
         self._blocks += 1
         if self._blocks == 1:
-            self._first = prepared
+            if prepared is not None:
+                self._first = prepared
+                self._heard.append(self._offline.hear(prepared, 0.0, self._options, overlaps=False))
             return
         if self._first is not None:
-            self._heard.append(self._offline.hear(self._first, 0.0, self._options))
+            self._heard[0] = self._offline.overlapped(self._heard[0], self._first, self._options)
             self._first = None
         if prepared is not None:
             self._heard.append(self._offline.hear(prepared, offset, self._options))
@@ -93,7 +100,8 @@ class Listener:
         from . import turns
 
         if self._blocks <= 1:
-            return () if self._first is None else turns.named(self._offline.turns(self._first, self._options))
+            return () if self._first is None else turns.named(
+                self._offline.turns(self._first, self._options, self._heard[0]))
         return turns.named(self._offline.joined(self._heard, self._options))
 
 

@@ -7,6 +7,7 @@ OpenBLAS) or uses no extension beyond SSE2 (kaldi-native-fbank's wheel): issue #
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
@@ -43,10 +44,11 @@ class Offline:
         self.models = models or loaded()
         self.fbank = Fbank()
 
-    def turns(self, audio: np.ndarray, options: DiarizeOptions) -> list[SpeakerTurn]:
-        """The turns of a whole recording held at once."""
+    def turns(self, audio: np.ndarray, options: DiarizeOptions, heard: Heard | None = None) -> list[SpeakerTurn]:
+        """The turns of a whole recording held at once; ``heard``: ``audio`` already heard
+        without overlaps (``Listener`` hears a first block before it knows it is the only one)."""
         tuning, models = options.tuning, self.models
-        heard = self.hear(audio, 0.0, options, overlaps=False)
+        heard = heard or self.hear(audio, 0.0, options, overlaps=False)
         if not heard.spans:
             return []
         if (len(heard.spans) < tuning.min_clustered and models.segmentation is not None
@@ -75,6 +77,13 @@ class Offline:
             found = self._two_voices(audio, options, regions)
         return Heard(_moved(regions, offset), _moved(spans, offset), vectors,
                      None if found is None else _moved(found, offset))
+
+    def overlapped(self, heard: Heard, audio: np.ndarray, options: DiarizeOptions) -> Heard:
+        """``heard`` (of ``audio``, at offset 0) with its two-voice stretches looked for, as
+        ``hear`` with ``overlaps`` would have given it."""
+        if heard.overlaps is not None:
+            return heard
+        return dataclasses.replace(heard, overlaps=tuple(self._two_voices(audio, options, heard.regions)))
 
     def joined(self, heard: Sequence[Heard], options: DiarizeOptions,
                overlaps: Callable[[], list[Span]] | None = None) -> list[SpeakerTurn]:
