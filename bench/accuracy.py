@@ -265,7 +265,7 @@ def main() -> None:
     ap.add_argument("--minutes", type=float, default=4.0, help="length of each long-form join")
     ap.add_argument("--no-bare", action="store_true", help="talkdown only")
     ap.add_argument("--only", default="clips,longform,joins,p001", help="sections to run")
-    ap.add_argument("--joins", default=",".join(j for j in _audio.JOINS if j != "heldout"),
+    ap.add_argument("--joins", default=",".join(j for j in _audio.JOINS if not j.startswith("heldout")),
                     help=f"joins for the joins section, of {', '.join(_audio.JOINS)}")
     args = ap.parse_args()
     only = set(args.only.split(","))

@@ -1,14 +1,14 @@
 """Long-form speed and accuracy: talkdown vs bare faster-whisper vs the seed's engine.
 
-Builds a ≥5-minute input from one speaker's corpus clips joined with 0.5–3 s gaps and
-runs, each as its own process (start-up and model load included, as a user meets
+Builds a ≥5-minute input from one speaker's corpus clips joined with 0.5–3 s gaps (or
+from one of ``bench/_audio.JOINS``, several speakers, repeated to length) and runs, each as its own process (start-up and model load included, as a user meets
 them): (a) ``talkdown transcribe`` with its defaults, (b) faster-whisper called bare
 with the same settings, (c) openai-whisper 20231117 beam 5 on the same tiny.en weights
 (``../shared/tools/seed-engine/setup.sh`` builds it; skipped with a note if absent).
 Prints audio s, wall s, real-time factor, ratio to (c), peak RSS and WER.
 
-    .venv/bin/python bench/longform.py [--minutes 5] [--speaker mfa|reader|both] [--repeat 3] [--variants]
-        [--against DIR]
+    .venv/bin/python bench/longform.py [--minutes 5] [--speaker mfa,reader,mixed,heldout] [--repeat 3]
+        [--variants] [--against DIR]
 
 ``--against DIR`` also runs talkdown from another checkout (``git worktree add /tmp/base
 HEAD``), interleaved with the rest: before/after figures from one run.
@@ -22,8 +22,10 @@ import sys
 import tempfile
 from pathlib import Path
 
+import numpy as np
 from _run import HEADER, REPO, measure, row
 
+import _audio
 import corpus
 
 SEED_PY = Path("/tmp/seed-engine-venv/bin/python")
@@ -60,6 +62,17 @@ def talkdown(wav: Path, out: Path, *flags: str, src: Path | None = None) -> tupl
     return m, text
 
 
+def joined(name: str, out: Path, minutes: float) -> tuple[Path, str]:
+    """``_audio.JOINS[name]`` (several speakers, low noise between) repeated, 2 s of the same
+    noise between repeats, to at least ``minutes``: (wav, reference)."""
+    wav, _, _, refs = _audio.build_join(name, out)
+    once = corpus.decode16k(wav)
+    repeats = max(1, int(np.ceil(minutes * 60 / (len(once) / corpus.SAMPLE_RATE))))
+    gap = _audio.white_noise(2.0, -60.0, seed=99)
+    corpus.write_wav(out, np.concatenate([x for _ in range(repeats) for x in (once, gap)][:-1]))
+    return out, " ".join(refs * repeats)
+
+
 def _median(runs: list) -> object:
     return sorted(runs, key=lambda m: m.wall)[len(runs) // 2]
 
@@ -67,7 +80,10 @@ def _median(runs: list) -> object:
 def bench(speaker: str, minutes: float, repeat: int, variants: bool, against: Path | None) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         tmpd = Path(tmp)
-        wav, reference, _ = corpus.longform(tmpd / "long.wav", minutes, speaker)
+        if speaker in _audio.JOINS:
+            wav, reference = joined(speaker, tmpd / "long.wav", minutes)
+        else:
+            wav, reference, _ = corpus.longform(tmpd / "long.wav", minutes, speaker)
         audio_s = len(corpus.decode16k(wav)) / corpus.SAMPLE_RATE
         has_seed = SEED_PY.exists() and SEED_CKPT.exists()
         if not has_seed:
@@ -108,13 +124,18 @@ def bench(speaker: str, minutes: float, repeat: int, variants: bool, against: Pa
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--minutes", type=float, default=5.0)
-    ap.add_argument("--speaker", choices=("mfa", "reader", "both"), default="both",
-                    help="mfa: short hard clips with pauses; reader: dense read speech")
+    ap.add_argument("--speaker", default="both",
+                    help="comma-separated: mfa (short hard clips with pauses), reader (dense read speech), "
+                         f"both (the two), or a join of several speakers: {', '.join(_audio.JOINS)}")
     ap.add_argument("--repeat", type=int, default=3, help="runs of each engine; the median is shown")
     ap.add_argument("--variants", action="store_true", help="also time other engine settings")
     ap.add_argument("--against", type=Path, help="another checkout of talkdown to time beside this one")
     args = ap.parse_args()
-    for speaker in (("mfa", "reader") if args.speaker == "both" else (args.speaker,)):
+    speakers = [s for name in args.speaker.split(",") for s in (("mfa", "reader") if name == "both" else (name,))]
+    unknown = [s for s in speakers if s not in ("mfa", "reader", *_audio.JOINS)]
+    if unknown:
+        ap.error(f"unknown --speaker {', '.join(unknown)}")
+    for speaker in speakers:
         bench(speaker, args.minutes, args.repeat, args.variants, args.against)
 
 
