@@ -196,3 +196,53 @@ def test_a_window_is_cut_at_a_long_pause_once_it_holds_ten_seconds() -> None:
     word = Word(start=14.0, end=14.5, text=" one", probability=0.9)
     back = spans.unpacked(Segment(start=14.0, end=14.5, text="one", words=(word,)), packed.starts, packed.regions)
     assert (back.words[0].start, back.words[0].end) == (15.5, 16.0)
+
+
+def _said(start: float, end: float, texts: list[str], ratio: float = 1.2) -> "Segment":
+    """A segment of ``texts`` spread evenly from ``start`` to ``end``."""
+    from talkdown.types import Segment, Word
+
+    step = (end - start) / len(texts)
+    words = tuple(Word(start=round(start + i * step, 3), end=round(start + (i + 0.8) * step, 3), text=f" {t}",
+                       probability=0.9) for i, t in enumerate(texts))
+    return Segment(start=start, end=end, text=" ".join(texts), words=words, compression_ratio=ratio)
+
+
+def test_a_window_caught_in_a_loop_is_decoded_again_alone() -> None:
+    """A first-pass segment that repeats itself past Whisper's compression-ratio test (2.4) is
+    no words heard: its speech is decoded alone and taken, though the loop had more words
+    ("uh, uh…" ×25 over JFK's 15 after halting speech; counted as words, the loop was kept)."""
+    from talkdown.asr import spans
+
+    audio = np.zeros(16000 * 32, np.float32)
+    regions = [(0.0, 6.0), (8.0, 20.0), (21.0, 30.0)]
+    jfk = "and so my fellow americans ask not what your country can do for you ask what you".split()
+    first = [_said(0.5, 5.5, ["one"] * 10), _said(8.0, 19.5, ["uh,"] * 25, ratio=9.1), _said(21.0, 29.0, ["two"] * 12)]
+    asked: list[list[tuple[float, float]]] = []
+
+    def decode(clips: list[tuple[float, float]], cap: int) -> list:
+        asked.append(clips)
+        return [_said(8.2, 19.0, jfk)]
+
+    out = spans.second_pass(audio, regions, first, decode)
+    assert asked == [[(8.0, 20.0)]]
+    texts = [w.text.strip() for s in out for w in s.words]
+    assert texts == ["one"] * 10 + jfk + ["two"] * 12
+
+
+def test_a_clip_decoded_alone_that_stops_early_keeps_the_first_pass_words_after_it() -> None:
+    """Decoded alone, a clip can stop early (JFK read, the sonnet after him dropped): where it
+    gives no word for 2 s or more, the first pass's words stand; the loop's words go."""
+    from talkdown.asr import spans
+
+    audio = np.zeros(16000 * 32, np.float32)
+    regions = [(0.0, 10.0), (11.0, 20.0)]
+    sonnet = "from fairest creatures we desire increase that thereby beautys rose".split()
+    first = [_said(0.5, 12.0, ["uh,"] * 25, ratio=9.1), _said(14.0, 19.5, sonnet)]
+
+    def decode(clips: list[tuple[float, float]], cap: int) -> list:
+        assert clips == [(0.0, 20.0)]
+        return [_said(0.5, 9.0, ["jfk"] * 12)]
+
+    texts = [w.text.strip() for s in spans.second_pass(audio, regions, first, decode) for w in s.words]
+    assert texts == ["jfk"] * 12 + sonnet

@@ -21,7 +21,8 @@ import numpy as np
 from ..types import SAMPLE_RATE, Segment, Word
 
 __all__ = [
-    "Decode", "Packed", "grown", "led_in", "windows", "listen", "in_time_order", "join_regions", "pack", "piled", "second_pass",
+    "Decode", "Packed", "grown", "led_in", "windows", "listen", "in_time_order", "join_regions", "looped", "pack", "piled",
+    "second_pass",
     "speech_regions", "unheard_speech", "unpacked", "within", "without", "without_words", "wordless",
 ]
 
@@ -104,15 +105,18 @@ _LEAD_IN = 2.0  # s; 0.5 and 1.0 measured worse on halting speech after a readin
 def second_pass(audio: np.ndarray, regions: list[Span], found: list[Segment], decode: Decode) -> list[Segment]:
     """Speech decoded again, alone: stretches of 2 s or more that came back without words,
     regions where words were piled at one instant (dropped: the alignment found no sound
-    for them), and speech Silero hears only when asked again after a pause. Packed with
+    for them) or where the decoder looped (``looped``), and speech Silero hears only when
+    asked again after a pause. Packed with
     the rest, these shifted every later window and cost 2 WER points on halting speech."""
     total = len(audio) / SAMPLE_RATE
     pile = piled([w for s in found for w in s.words])
     found = without_words(found, pile)
     words = sorted((w for s in found for w in s.words), key=lambda w: w.start)
+    loops = [(s.words[0].start, s.words[-1].end) for s in looped(found)]
+    looping = {id(w) for s in looped(found) for w in s.words}
     silent = [r for r in regions if overlaps(r, wordless(join_regions(regions, join_gap=0.3), words))]
     doubtful = [grown(c, regions, _GROWN_MAX) for c in join_regions(silent, join_gap=0.3)]
-    doubtful += [r for r in regions if within(pile, *r)]
+    doubtful += [r for r in regions if within(pile, *r) or overlaps(r, loops)]
     clips = join_regions(doubtful + unheard_speech(audio, regions))
     # One call for all. A clip can be laughter or noise, where the decoder can loop to its
     # token limit: cap it (224 at most: with the prompt, Whisper allows 448).
@@ -125,9 +129,25 @@ def second_pass(audio: np.ndarray, regions: list[Span], found: list[Segment], de
         # not segments: a packed window's segment can run on to a region beyond it.
         lo = max([b for a, b in regions if b <= start] + [clips[i - 1][1] if i else 0.0])
         hi = min([a for a, b in regions if a >= end] + [clips[i + 1][0] if i + 1 < len(clips) else total])
-        if sum(len(s.words) for s in again) > len(within(words, lo, hi)):
-            found = without(found, lo, hi) + again
+        # Where the clip alone gives no word for 2 s or more, the first pass's words stand:
+        # alone, a clip can stop early (JFK read, the sonnet after him dropped). A loop's
+        # words are not words heard, and go wherever the clip is taken.
+        heard = sorted((w for s in again for w in s.words), key=lambda w: w.start)
+        spared = wordless([(lo, hi)], heard)
+
+        def stays(w: Word) -> bool:
+            return id(w) not in looping and any(a <= (w.start + w.end) / 2 <= b for a, b in spared)
+
+        if len(heard) > len([w for w in within(words, lo, hi) if id(w) not in looping and not stays(w)]):
+            found = without(found, lo, hi, stays) + again
     return in_time_order(found)
+
+
+def looped(segments: list[Segment]) -> list[Segment]:
+    """Segments whose text repeats itself past Whisper's own test of a failed decode (gzip
+    compression ratio over 2.4; openai-whisper decodes those again, hotter): after halting
+    speech a window read "uh, uh, uh…" for 20 s over JFK's words (heldout twice, issue 16)."""
+    return [s for s in segments if s.words and s.compression_ratio > _LOOP_RATIO]
 
 
 def speech_regions(audio: np.ndarray, max_length: float = 30.0) -> list[tuple[float, float]]:
@@ -186,6 +206,7 @@ _FRESH_GAP = 5.0
 _FRESH_WINDOW = 8.0
 _FRESH_STEP = 4.0
 _FRESH_TAIL = 16.0  # s; all of each pause cost 1 s per 20 minutes of meeting and found no more
+_LOOP_RATIO = 2.4  # openai-whisper's compression_ratio_threshold
 _GROWN_MAX = 15.0  # s; grown to 30 s, a clip re-decoded 25 s of words the first pass had right
 
 
@@ -230,12 +251,14 @@ def within(words: list[Word], start: float, end: float) -> list[Word]:
     return [w for w in words if start <= (w.start + w.end) / 2 <= end]
 
 
-def without(segments: list[Segment], start: float, end: float) -> list[Segment]:
-    """The segments with their words from ``start`` to ``end`` taken out; emptied ones dropped."""
+def without(segments: list[Segment], start: float, end: float,
+            stays: Callable[[Word], bool] = lambda w: False) -> list[Segment]:
+    """The segments with their words from ``start`` to ``end`` taken out, but those that
+    ``stays`` keeps; emptied ones dropped."""
     def inside(t: float) -> bool:
         return start <= t <= end
 
-    kept = keeping(segments, lambda w: not inside((w.start + w.end) / 2))
+    kept = keeping(segments, lambda w: not inside((w.start + w.end) / 2) or stays(w))
     return [s for s in kept if s.words or not inside((s.start + s.end) / 2)]
 
 
