@@ -28,6 +28,7 @@ from talkdown.cli import cli
 from talkdown.errors import ModelError
 from talkdown.pipeline import ItemJob
 from talkdown.render import read_json, render
+from talkdown.types import Segment, Word
 
 JFK = next(corpus.CORPUS.rglob("jfk.flac"))  # 11.0 s
 SONNET = next(corpus.CORPUS.rglob("p002.mp3"))
@@ -181,7 +182,6 @@ def test_a_window_is_cut_at_a_long_pause_once_it_holds_ten_seconds() -> None:
     10 s, and keeps 2 s of such a pause before it (without, halting speech after a sonnet lost
     its first words); times still map back to the recording."""
     from talkdown.asr import spans
-    from talkdown.types import Segment, Word
 
     audio = np.zeros(16000 * 90, np.float32)
     regions = [(0.0, 6.0), (6.5, 12.0), (15.0, 18.0), (18.3, 21.0), (24.0, 27.0), (27.5, 56.0), (66.0, 71.0)]
@@ -198,10 +198,8 @@ def test_a_window_is_cut_at_a_long_pause_once_it_holds_ten_seconds() -> None:
     assert (back.words[0].start, back.words[0].end) == (15.5, 16.0)
 
 
-def _said(start: float, end: float, texts: list[str], ratio: float = 1.2) -> "Segment":
+def _said(start: float, end: float, texts: list[str], ratio: float = 1.2) -> Segment:
     """A segment of ``texts`` spread evenly from ``start`` to ``end``."""
-    from talkdown.types import Segment, Word
-
     step = (end - start) / len(texts)
     words = tuple(Word(start=round(start + i * step, 3), end=round(start + (i + 0.8) * step, 3), text=f" {t}",
                        probability=0.9) for i, t in enumerate(texts))
