@@ -238,9 +238,36 @@ def test_a_clip_decoded_alone_that_stops_early_keeps_the_first_pass_words_after_
     sonnet = "from fairest creatures we desire increase that thereby beautys rose".split()
     first = [_said(0.5, 12.0, ["uh,"] * 25, ratio=9.1), _said(14.0, 19.5, sonnet)]
 
+    asked: list[list[tuple[float, float]]] = []
+
     def decode(clips: list[tuple[float, float]], cap: int) -> list:
-        assert clips == [(0.0, 20.0)]
-        return [_said(0.5, 9.0, ["jfk"] * 12)]
+        asked.append(clips)
+        return [_said(0.5, 9.0, ["jfk"] * 12)] if len(asked) == 1 else []
 
     texts = [w.text.strip() for s in spans.second_pass(audio, regions, first, decode) for w in s.words]
     assert texts == ["jfk"] * 12 + sonnet
+    # what is still without words (11-14 s) is asked for once more, and only once
+    assert asked == [[(0.0, 20.0)], [(11.0, 20.0)]]
+
+
+def test_speech_a_clip_alone_dropped_is_asked_for_in_a_second_round() -> None:
+    """One speaker's sentence read, the sonnet after it dropped, by the window and again by
+    the clip alone (heldout2, issue 16): what is still wordless is decoded once more, and a
+    clip that gave nothing is never asked for twice."""
+    from talkdown.asr import spans
+
+    audio = np.zeros(16000 * 40, np.float32)
+    regions = [(0.0, 4.0), (5.0, 10.0), (11.5, 26.0), (30.0, 31.0)]
+    sonnet = "but thou contracted to thine own bright eyes feedst thy lights flame".split()
+    first = [_said(0.5, 3.5, ["so"] * 8), _said(30.1, 30.9, ["end"] * 2)]
+    asked: list[list[tuple[float, float]]] = []
+
+    def decode(clips: list[tuple[float, float]], cap: int) -> list:
+        asked.append(clips)
+        if clips[0][0] <= 5.0:  # the clip from 5 s: the sentence, then the decoder stops
+            return [_said(5.2, 9.8, ["he", "began", "a", "confused", "complaint"])]
+        return [_said(11.6, 25.5, sonnet)] if (11.5, 26.0) in clips else []
+
+    texts = [w.text.strip() for s in spans.second_pass(audio, regions, first, decode) for w in s.words]
+    assert texts == ["so"] * 8 + ["he", "began", "a", "confused", "complaint"] + sonnet + ["end"] * 2
+    assert len(asked) == 2 and (11.5, 26.0) in asked[1]
