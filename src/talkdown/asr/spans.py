@@ -4,7 +4,8 @@ Every engine decodes at most 30 s at a time, so long recordings are cut at speec
 Silero VAD finds the regions (``speech_regions``), they are packed into windows with
 each region's own time kept (``pack``/``unpacked``), and a second pass decodes alone
 what the packing lost (``second_pass``: stretches without words, words piled at one
-instant, speech Silero hears only when asked again). None of this knows which engine
+instant, a decoder's loop, speech Silero hears only when asked again; twice, as a clip
+alone can stop early too). None of this knows which engine
 decodes: it takes a ``Decode`` callable and returns ``Segment`` objects. Silero comes
 from faster-whisper's bundled ONNX model (``faster_whisper.vad``), the copy every
 install has.
