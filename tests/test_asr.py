@@ -271,3 +271,29 @@ def test_speech_a_clip_alone_dropped_is_asked_for_in_a_second_round() -> None:
     texts = [w.text.strip() for s in spans.second_pass(audio, regions, first, decode) for w in s.words]
     assert texts == ["so"] * 8 + ["he", "began", "a", "confused", "complaint"] + sonnet + ["end"] * 2
     assert len(asked) == 2 and (11.5, 26.0) in asked[1]
+
+
+def test_words_misplaced_into_a_pause_beside_a_clip_go_when_the_clip_is_taken() -> None:
+    """The first pass's words in the pause before a clip came from inside it, misplaced (JFK
+    after music, issue #3): taking the clip drops them, however long the pause, and the
+    words the clip alone gives are not kept twice."""
+    from talkdown.asr import spans
+
+    audio = np.zeros(16000 * 22, np.float32)
+    jfk = "ask not what your country can do for you".split()
+    first = [_said(0.5, 2.5, ["a"] * 4), _said(5.0, 9.0, jfk)]
+    heard = jfk + ["what"]
+    out = spans.second_pass(audio, [(0.0, 3.0), (10.0, 20.0)], first, lambda clips, cap: [_said(10.2, 19.0, heard)])
+    assert [w.text.strip() for s in out for w in s.words] == ["a"] * 4 + heard
+    assert all(w.start >= 10.0 for s in out for w in s.words if w.text.strip() in jfk)
+
+
+def test_a_clip_that_gives_the_words_the_first_pass_had_is_not_taken_for_a_word_twice() -> None:
+    """A first-pass word a few tenths of a second after the clip's own copy of it is the same
+    word, not one the clip left out: it does not stay, and does not make the clip win."""
+    from talkdown.asr import spans
+
+    audio = np.zeros(16000 * 12, np.float32)
+    four = "ask not what your".split()
+    out = spans.second_pass(audio, [(0.0, 10.0)], [_said(0.3, 4.6, four)], lambda clips, cap: [_said(0.2, 4.0, four)])
+    assert [w.text.strip() for s in out for w in s.words] == four

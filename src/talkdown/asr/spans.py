@@ -153,14 +153,17 @@ def _redone(audio: np.ndarray, regions: list[Span], found: list[Segment], decode
         # not segments: a packed window's segment can run on to a region beyond it.
         lo = max([b for a, b in regions if b <= start] + [clips[i - 1][1] if i else 0.0])
         hi = min([a for a, b in regions if a >= end] + [clips[i + 1][0] if i + 1 < len(clips) else total])
-        # Where the clip alone gives no word for 2 s or more, the first pass's words stand:
-        # alone, a clip can stop early (JFK read, the sonnet after him dropped). A loop's
-        # words are not words heard, and go wherever the clip is taken.
+        # Where the clip alone gives no word for 2 s or more, the first pass's words inside
+        # it stand, ``_SPARED_EDGE`` s clear of the clip's own (no second copy of a word
+        # beside it): alone, a clip can stop early (JFK read, the sonnet after him dropped).
+        # Words in the pauses beside it go, as ever; so do a loop's, which are not words heard.
         heard = sorted((w for s in again for w in s.words), key=lambda w: w.start)
-        spared = wordless([(lo, hi)], heard)
+        heard = without_ids(heard, piled(heard))  # no sound under them: not heard (round 2 drops them)
+        spared = [(a + _SPARED_EDGE * (a > start), b - _SPARED_EDGE * (b < end))
+                  for a, b in wordless([(start, end)], heard)]
 
         def stays(w: Word) -> bool:
-            return id(w) not in looping and any(a <= (w.start + w.end) / 2 <= b for a, b in spared)
+            return id(w) not in looping and any(a <= w.start and w.end <= b for a, b in spared)
 
         if len(heard) > len([w for w in within(words, lo, hi) if id(w) not in looping and not stays(w)]):
             found = without(found, lo, hi, stays) + again
@@ -232,6 +235,7 @@ _FRESH_STEP = 4.0
 _FRESH_TAIL = 16.0  # s; all of each pause cost 1 s per 20 minutes of meeting and found no more
 _LOOP_RATIO = 2.4  # openai-whisper's compression_ratio_threshold
 _ROUNDS = 2  # of the second pass
+_SPARED_EDGE = 0.5  # s
 _GROWN_MAX = 15.0  # s; grown to 30 s, a clip re-decoded 25 s of words the first pass had right
 
 
@@ -320,6 +324,12 @@ def piled(words: list[Word], least: int = 3) -> list[Word]:
             out += run
         run = [w] if instant else []
     return out
+
+
+def without_ids(words: list[Word], gone: list[Word]) -> list[Word]:
+    """``words`` but the ``gone`` ones (the same objects)."""
+    ids = {id(w) for w in gone}
+    return [w for w in words if id(w) not in ids]
 
 
 def without_words(segments: list[Segment], gone: list[Word]) -> list[Segment]:
