@@ -239,7 +239,7 @@ JOINS: dict[str, tuple[list[str], list[float]]] = {
                   "stereo_left", "p001", "mfa_bottle", "whisper", "mfa_words", "falsetto", "LJ002-0035"],
                  [1.2, 0.4, 2.5, 3.0, 0.6, 1.0, 2.2, 1.8, 2.8, 0.5, 1.5, 2.0, 1.0]),
     # heldout2 then showed a clip alone stopping early, mended in 905a8d5; heldout3 was set
-    # aside after that, with no change to the code since, and heard once.
+    # aside after that and heard once, at 8d819de (dab8ba4 then mended two bugs a review found).
     "heldout3": (["mfa_thestop", "p002", "mfa_patty", "LJ002-0020", "acoustic_corpus", "mfa_pooty", "61-70968-0000",
                   "mfa_breathy", "p001", "Front_Right", "mfa_exaggerated", "jfk", "mfa_thenorm",
                   "common_voice_en_22058264"], [0.6, 2.4, 1.1, 3.1, 0.9, 1.7, 2.6, 0.5, 2.0, 1.3, 2.9, 0.8, 1.6]),
