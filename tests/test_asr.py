@@ -20,6 +20,7 @@ import pytest
 from click.testing import CliRunner
 
 import corpus
+from factories import segment
 import talkdown
 from talkdown import asr
 from talkdown.archiving import ArchiveJob, archive
@@ -198,14 +199,6 @@ def test_a_window_is_cut_at_a_long_pause_once_it_holds_ten_seconds() -> None:
     assert (back.words[0].start, back.words[0].end) == (15.5, 16.0)
 
 
-def _said(start: float, end: float, texts: list[str], ratio: float = 1.2) -> Segment:
-    """A segment of ``texts`` spread evenly from ``start`` to ``end``."""
-    step = (end - start) / len(texts)
-    words = tuple(Word(start=round(start + i * step, 3), end=round(start + (i + 0.8) * step, 3), text=f" {t}",
-                       probability=0.9) for i, t in enumerate(texts))
-    return Segment(start=start, end=end, text=" ".join(texts), words=words, compression_ratio=ratio)
-
-
 def test_a_window_caught_in_a_loop_is_decoded_again_alone() -> None:
     """A first-pass segment that repeats itself past Whisper's compression-ratio test (2.4) is
     no words heard: its speech is decoded alone and taken, though the loop had more words
@@ -215,12 +208,12 @@ def test_a_window_caught_in_a_loop_is_decoded_again_alone() -> None:
     audio = np.zeros(16000 * 32, np.float32)
     regions = [(0.0, 6.0), (8.0, 20.0), (21.0, 30.0)]
     jfk = "and so my fellow americans ask not what your country can do for you ask what you".split()
-    first = [_said(0.5, 5.5, ["one"] * 10), _said(8.0, 19.5, ["uh,"] * 25, ratio=9.1), _said(21.0, 29.0, ["two"] * 12)]
+    first = [segment(0.5, 5.5, ["one"] * 10), segment(8.0, 19.5, ["uh,"] * 25, ratio=9.1), segment(21.0, 29.0, ["two"] * 12)]
     asked: list[list[tuple[float, float]]] = []
 
     def decode(clips: list[tuple[float, float]], cap: int) -> list:
         asked.append(clips)
-        return [_said(8.2, 19.0, jfk)]
+        return [segment(8.2, 19.0, jfk)]
 
     out = spans.second_pass(audio, regions, first, decode)
     assert asked == [[(8.0, 20.0)]]
@@ -236,13 +229,13 @@ def test_a_clip_decoded_alone_that_stops_early_keeps_the_first_pass_words_after_
     audio = np.zeros(16000 * 32, np.float32)
     regions = [(0.0, 10.0), (11.0, 20.0)]
     sonnet = "from fairest creatures we desire increase that thereby beautys rose".split()
-    first = [_said(0.5, 12.0, ["uh,"] * 25, ratio=9.1), _said(14.0, 19.5, sonnet)]
+    first = [segment(0.5, 12.0, ["uh,"] * 25, ratio=9.1), segment(14.0, 19.5, sonnet)]
 
     asked: list[list[tuple[float, float]]] = []
 
     def decode(clips: list[tuple[float, float]], cap: int) -> list:
         asked.append(clips)
-        return [_said(0.5, 9.0, ["jfk"] * 12)] if len(asked) == 1 else []
+        return [segment(0.5, 9.0, ["jfk"] * 12)] if len(asked) == 1 else []
 
     texts = [w.text.strip() for s in spans.second_pass(audio, regions, first, decode) for w in s.words]
     assert texts == ["jfk"] * 12 + sonnet
@@ -259,14 +252,14 @@ def test_speech_a_clip_alone_dropped_is_asked_for_in_a_second_round() -> None:
     audio = np.zeros(16000 * 40, np.float32)
     regions = [(0.0, 4.0), (5.0, 10.0), (11.5, 26.0), (30.0, 31.0)]
     sonnet = "but thou contracted to thine own bright eyes feedst thy lights flame".split()
-    first = [_said(0.5, 3.5, ["so"] * 8), _said(30.1, 30.9, ["end"] * 2)]
+    first = [segment(0.5, 3.5, ["so"] * 8), segment(30.1, 30.9, ["end"] * 2)]
     asked: list[list[tuple[float, float]]] = []
 
     def decode(clips: list[tuple[float, float]], cap: int) -> list:
         asked.append(clips)
         if clips[0][0] <= 5.0:  # the clip from 5 s: the sentence, then the decoder stops
-            return [_said(5.2, 9.8, ["he", "began", "a", "confused", "complaint"])]
-        return [_said(11.6, 25.5, sonnet)] if (11.5, 26.0) in clips else []
+            return [segment(5.2, 9.8, ["he", "began", "a", "confused", "complaint"])]
+        return [segment(11.6, 25.5, sonnet)] if (11.5, 26.0) in clips else []
 
     texts = [w.text.strip() for s in spans.second_pass(audio, regions, first, decode) for w in s.words]
     assert texts == ["so"] * 8 + ["he", "began", "a", "confused", "complaint"] + sonnet + ["end"] * 2
@@ -281,9 +274,9 @@ def test_words_misplaced_into_a_pause_beside_a_clip_go_when_the_clip_is_taken() 
 
     audio = np.zeros(16000 * 22, np.float32)
     jfk = "ask not what your country can do for you".split()
-    first = [_said(0.5, 2.5, ["a"] * 4), _said(5.0, 9.0, jfk)]
+    first = [segment(0.5, 2.5, ["a"] * 4), segment(5.0, 9.0, jfk)]
     heard = jfk + ["what"]
-    out = spans.second_pass(audio, [(0.0, 3.0), (10.0, 20.0)], first, lambda clips, cap: [_said(10.2, 19.0, heard)])
+    out = spans.second_pass(audio, [(0.0, 3.0), (10.0, 20.0)], first, lambda clips, cap: [segment(10.2, 19.0, heard)])
     assert [w.text.strip() for s in out for w in s.words] == ["a"] * 4 + heard
     assert all(w.start >= 10.0 for s in out for w in s.words if w.text.strip() in jfk)
 
@@ -295,5 +288,5 @@ def test_a_clip_that_gives_the_words_the_first_pass_had_is_not_taken_for_a_word_
 
     audio = np.zeros(16000 * 12, np.float32)
     four = "ask not what your".split()
-    out = spans.second_pass(audio, [(0.0, 10.0)], [_said(0.3, 4.6, four)], lambda clips, cap: [_said(0.2, 4.0, four)])
+    out = spans.second_pass(audio, [(0.0, 10.0)], [segment(0.3, 4.6, four)], lambda clips, cap: [segment(0.2, 4.0, four)])
     assert [w.text.strip() for s in out for w in s.words] == four
